@@ -1,0 +1,45 @@
+# journeylift: `make run` sets everything up and runs the main job; `make test` runs the tests.
+# The venv is reused: it is (re)installed only when pyproject.toml changes.
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+export JOURNEYLIFT_HOME ?= $(CURDIR)/.journeylift
+export DAGSTER_HOME     ?= $(JOURNEYLIFT_HOME)/dagster
+DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests dbt/seeds -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
+MANIFEST    := dbt/target/manifest.json
+
+.PHONY: run test bench dev docs manifest venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# dagster-dbt loads the manifest instead of parsing the project at every code-location load.
+manifest: $(MANIFEST)
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(BIN)/dagster-dbt project prepare-and-package --file dagster_project/defs/dbt/project.py
+
+run: $(MANIFEST)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/journeylift run
+
+test: $(MANIFEST)
+	$(BIN)/pytest
+
+bench: $(MANIFEST)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The Dagster UI on 127.0.0.1:3000 over workspace.yaml.
+dev: $(MANIFEST)
+	mkdir -p $(DAGSTER_HOME)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# dbt docs (lineage) on 127.0.0.1:8080.
+docs: $(MANIFEST)
+	cd dbt && ../$(BIN)/dbt docs generate --profiles-dir . && ../$(BIN)/dbt docs serve --profiles-dir . --host 127.0.0.1 --port 8080
+
+clean:
+	rm -rf $(JOURNEYLIFT_HOME) dbt/target dbt/logs

@@ -1,0 +1,25 @@
+"""model_metrics: every trained model's AUC and log loss per split, in one table."""
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.defs.ml.training import training_assets
+from dagster_project.outputs import publish_table
+from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.trained import TrainedJourneyModel
+from dagster_project.warehouse import Warehouse
+
+MODEL_INS = {asset.key.path[-1]: dg.AssetIn(key=asset.key) for asset in training_assets}
+
+
+def tag_rows(frame: pd.DataFrame, run_id: str, trained: TrainedJourneyModel) -> pd.DataFrame:
+    """Prefix the design.md key columns run_id, model, variant."""
+    keys = pd.DataFrame({"run_id": run_id, "model": trained.model_name, "variant": trained.variant}, index=frame.index)
+    return pd.concat([keys, frame], axis=1)
+
+
+@dg.asset(key=[OUTPUT_SCHEMA, "model_metrics"], ins=MODEL_INS, group_name="evaluation")
+def model_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, **models: TrainedJourneyModel):
+    """Test, validation and train AUC and log loss of every model x variant."""
+    frame = pd.concat([tag_rows(m.metrics, context.run_id, m) for m in models.values()], ignore_index=True)
+    return dg.MaterializeResult(metadata=publish_table(warehouse, "model_metrics", frame, preview_rows=12))

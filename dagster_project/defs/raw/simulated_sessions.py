@@ -1,0 +1,57 @@
+"""Raw contract tables from journeylift's own simulator (JOURNEYLIFT_SOURCE=simulator, the default)."""
+
+import dagster as dg
+
+from dagster_project.outputs import publish_table
+from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import Warehouse
+from ml.simulate import SimulationConfig, simulate_sessions
+
+
+class SimulatorConfig(dg.Config):
+    """Size and seed of the simulated sessions domain."""
+
+    n_users: int = 5000
+    seed: int = 0
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["raw", "events"], description="Raw app events (sessions domain contract)."),
+        dg.AssetSpec(["raw", "dimension_store"], description="Raw store dimension."),
+        dg.AssetSpec(
+            [OUTPUT_SCHEMA, "simulator_truth"],
+            description="True removal effects from the simulator's structural model.",
+        ),
+    ],
+    group_name="raw",
+)
+def simulated_sessions(context: dg.AssetExecutionContext, config: SimulatorConfig, warehouse: Warehouse):
+    """Simulate users' sessions with a known structural model and load them as the raw tables.
+
+    The truth table holds, for each intervention, the mean effect on the conversion
+    probability computed with each session's latent intent, so every attribution
+    downstream can be scored against it.
+    """
+    sim = simulate_sessions(SimulationConfig(n_users=config.n_users, seed=config.seed))
+    warehouse.write_table("raw", "events", sim.events)
+    warehouse.write_table("raw", "dimension_store", sim.dimension_store)
+    converted_share = float(sim.sessions["converted"].mean())
+    yield dg.MaterializeResult(
+        asset_key=["raw", "events"],
+        metadata={
+            "rows": len(sim.events),
+            "users": int(sim.events["user_id"].nunique()),
+            "sessions": len(sim.sessions),
+            "conversion_rate": converted_share,
+            "null_session_id_share": float(sim.events["session_id"].isna().mean()),
+            "preview": dg.MetadataValue.md(sim.events.head(10).to_markdown(index=False)),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "dimension_store"], metadata={"rows": len(sim.dimension_store)}
+    )
+    yield dg.MaterializeResult(
+        asset_key=[OUTPUT_SCHEMA, "simulator_truth"],
+        metadata=publish_table(warehouse, "simulator_truth", sim.truth),
+    )

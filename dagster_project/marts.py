@@ -1,0 +1,29 @@
+"""Reading the dbt marts the ML assets train on; keys and relations in one place."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.warehouse import Warehouse
+
+VARIANTS = ("no_funnel", "with_funnel")
+HONEST_VARIANT = "no_funnel"
+LABELS = dg.AssetKey(["marts", "fct_journey_labels"])
+STORES = dg.AssetKey(["marts", "dim_stores"])
+
+
+def sequences_key(variant: str) -> dg.AssetKey:
+    return dg.AssetKey(["marts", f"fct_journey_sequences_{variant}"])
+
+
+def relation(key: dg.AssetKey) -> str:
+    """`marts/fct_x` -> `marts.fct_x` (dbt writes each folder to the schema of that name)."""
+    return ".".join(key.path)
+
+
+def read_variant(warehouse: Warehouse, variant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(sequences, labels) of one variant, in the long format of DEVELOPERS.md."""
+    sequences = warehouse.read_table(relation(sequences_key(variant)))
+    labels = warehouse.read_table(relation(LABELS))
+    return sequences, labels

@@ -1,0 +1,99 @@
+{#-
+    The canonical journey events: sessionized and ranked events with their
+    user's split, store metadata joined, NO_STORE / NO_FEATURE filled, and the
+    funnel and conversion flags from the project vars.
+-#}
+
+with
+
+events as (
+
+    select * from {{ ref('int_events_ranked') }}
+
+),
+
+stores as (
+
+    select * from {{ ref('stg_sessions__stores') }}
+
+),
+
+users_split as (
+
+    select * from {{ ref('int_users_split') }}
+
+),
+
+joined as (
+
+    select
+        events.event_id,
+        events.journey_id,
+        events.user_id,
+        users_split.split,
+        events.session_id,
+        events.event_rank,
+        events.event_at,
+        events.seconds_since_prev,
+        events.event_type,
+        events.event,
+        events.discovery_feature,
+        events.store_id,
+        stores.store_name,
+        stores.primary_tag_name,
+        stores.primary_category_name,
+        stores.is_nv,
+        events.is_sponsored
+
+    from events
+    left join stores
+        on events.store_id = stores.store_id
+    left join users_split
+        on events.user_id = users_split.user_id
+
+),
+
+filled as (
+
+    select
+        event_id,
+        journey_id,
+        user_id,
+        split,
+        session_id,
+        event_rank,
+        event_at,
+        seconds_since_prev,
+        event_type,
+        event,
+        coalesce(discovery_feature, 'NO_FEATURE') as discovery_feature,
+        coalesce(store_id, 'NO_STORE') as store_id,
+        coalesce(store_name, 'NO_STORE') as store_name,
+        coalesce(primary_tag_name, 'NO_STORE') as primary_tag_name,
+        coalesce(primary_category_name, 'NO_STORE') as primary_category_name,
+        coalesce(is_nv, false) as is_nv,
+        is_sponsored
+
+    from joined
+
+),
+
+final as (
+
+    select
+        *,
+        coalesce(
+            event_type = '{{ var("funnel_event_type") }}'
+            or event in ({{ sql_string_list(var('funnel_events')) }}),
+            false
+        ) as is_funnel_event,
+        coalesce(
+            event in ({{ sql_string_list(var('conversion_events')) }}),
+            false
+        ) as is_conversion_event
+
+    from filled
+
+)
+
+select * from final

@@ -1,0 +1,46 @@
+with
+
+events as (
+
+    select * from {{ ref('int_events_sessionized') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by journey_id
+            order by event_at, event_id
+        ) as event_rank,
+        lag(event_at) over (
+            partition by journey_id
+            order by event_at, event_id
+        ) as prev_event_at
+
+    from events
+
+),
+
+final as (
+
+    select
+        event_id,
+        journey_id,
+        user_id,
+        session_id,
+        cast(event_rank as {{ dbt.type_int() }}) as event_rank,
+        event_at,
+        coalesce({{ seconds_between('prev_event_at', 'event_at') }}, 0) as seconds_since_prev,
+        event_type,
+        event,
+        discovery_feature,
+        store_id,
+        is_sponsored
+
+    from ranked
+
+)
+
+select * from final

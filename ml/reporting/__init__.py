@@ -1,0 +1,5 @@
+"""Figures people would rather look at than tables."""
+
+from ml.reporting.plots import POSITION_BUCKET_ORDER, attribution_report_figure, counterfactual_figure
+
+__all__ = ["POSITION_BUCKET_ORDER", "attribution_report_figure", "counterfactual_figure"]

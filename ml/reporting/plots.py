@@ -1,0 +1,92 @@
+"""Matplotlib figures for the attribution report; callers save them (PNG) and log them."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are files, never windows
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+POSITION_BUCKET_ORDER = ["1-5", "6-10", "11-20", "21-50", "51+"]
+
+
+def attribution_report_figure(
+    event_types: pd.DataFrame,
+    positions: pd.DataFrame,
+    events: pd.DataFrame,
+    title: str,
+    heatmap_bucket: pd.Series | None = None,
+) -> plt.Figure:
+    """Four panels for one model, variant and method.
+
+    event_types: event, mean_converted, mean_not_converted, lift (event_type_attribution rows)
+    positions:   position_bucket, lift (position_attribution rows)
+    events:      event, position_bucket, score (event-level rows, for the heatmap)
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(15, 11))
+    by_lift = event_types.sort_values("lift")
+
+    ax = axes[0, 0]
+    colors = np.where(by_lift["lift"] >= 1.0, "tab:green", "tab:red")
+    ax.barh(by_lift["event"], by_lift["lift"], color=colors)
+    ax.axvline(1.0, color="grey", lw=1, ls="--")
+    ax.set_title("Event-type lift (mean score converted / not converted)")
+    ax.set_xlabel("lift")
+
+    ax = axes[0, 1]
+    pos = positions.set_index("position_bucket").reindex(POSITION_BUCKET_ORDER).dropna(subset=["lift"])
+    ax.bar(pos.index, pos["lift"], color="tab:blue")
+    ax.axhline(1.0, color="grey", lw=1, ls="--")
+    ax.set_title("Position lift by bucket")
+    ax.set_xlabel("position in journey")
+    ax.set_ylabel("lift")
+
+    ax = axes[1, 0]
+    y = np.arange(len(by_lift))
+    ax.barh(y - 0.2, by_lift["mean_converted"], height=0.4, label="converted")
+    ax.barh(y + 0.2, by_lift["mean_not_converted"], height=0.4, label="not converted")
+    ax.set_yticks(y, by_lift["event"])
+    ax.set_title("Mean attribution: converted vs not converted")
+    ax.set_xlabel("mean normalized score per event")
+    ax.legend(loc="lower right")
+
+    ax = axes[1, 1]
+    heat = (
+        events.pivot_table(index="event", columns="position_bucket", values="score", aggfunc="mean", observed=True)
+        .reindex(columns=POSITION_BUCKET_ORDER)
+        .reindex(index=by_lift["event"][::-1])
+    )
+    image = ax.imshow(heat.to_numpy(dtype=float), aspect="auto", cmap="viridis")
+    ax.set_xticks(range(len(heat.columns)), heat.columns)
+    ax.set_yticks(range(len(heat.index)), heat.index)
+    ax.set_title("Mean score: event x position bucket")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+
+    fig.suptitle(title, fontsize=14)
+    fig.tight_layout()
+    return fig
+
+
+def counterfactual_figure(effects: pd.DataFrame, truth: pd.DataFrame | None, title: str) -> plt.Figure:
+    """Estimated removal effects with 95% intervals, next to the simulator's truth where known.
+
+    effects: intervention, effect, ci_low, ci_high (one model and variant)
+    truth:   intervention, true_effect (or None for data without known truth)
+    """
+    frame = effects.sort_values("effect")
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(frame) + 1.5))
+    y = np.arange(len(frame))
+    err = np.vstack([frame["effect"] - frame["ci_low"], frame["ci_high"] - frame["effect"]])
+    ax.errorbar(frame["effect"], y, xerr=err, fmt="o", label="estimate (95% bootstrap CI)")
+    if truth is not None and not truth.empty:
+        true = frame[["intervention"]].merge(truth, on="intervention", how="left")["true_effect"]
+        ax.scatter(true, y, marker="x", color="tab:red", zorder=3, label="simulator truth")
+    ax.axvline(0.0, color="grey", lw=1, ls="--")
+    ax.set_yticks(y, frame["intervention"])
+    ax.set_xlabel("mean p(journey) - p(journey without the events)")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

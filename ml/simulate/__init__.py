@@ -1,0 +1,23 @@
+"""The seeded sessions-domain simulator: raw contract tables plus the known truth to score against."""
+
+from ml.simulate.sessions import SessionsSimulation, SimulationConfig, simulate_sessions
+from ml.simulate.structural import (
+    BROWSING_EVENTS,
+    CONVERSION_EVENTS,
+    FUNNEL_EVENTS,
+    BrowsingEvent,
+    ConversionModel,
+    position_weight,
+)
+
+__all__ = [
+    "BROWSING_EVENTS",
+    "CONVERSION_EVENTS",
+    "FUNNEL_EVENTS",
+    "BrowsingEvent",
+    "ConversionModel",
+    "SessionsSimulation",
+    "SimulationConfig",
+    "position_weight",
+    "simulate_sessions",
+]

@@ -1,0 +1,592 @@
+r"""Seeded simulator of the sessions domain, with a known structural model.
+
+It writes the raw contract tables of design.md (``events``, ``dimension_store``)
+and the truth every estimate downstream is scored against (``simulator_truth``).
+
+The structural model
+--------------------
+Users u = 1..U, each with ``1 + Poisson(mean_sessions_per_user - 1)`` sessions.
+
+Intent. Session s of user u has a latent intent
+
+    z_s = v_u + e_s,   v_u ~ N(0, user_intent_sd^2),   e_s ~ N(0, session_intent_sd^2),
+
+and z drives *both* behaviour and conversion, so behaviour is confounded with
+conversion (a model that reads behaviour partly reads intent).
+
+Behaviour. The number of browsing events (events before any funnel event) is
+
+    L_s = min(1 + NegBin(shape=length_dispersion, mean=m_s - 1), max_events_per_session),
+    m_s = mean_events_per_session * exp(length_intent_slope * z_s - length_intent_slope^2 Var(z) / 2)
+
+(the last term keeps the mean over sessions at ``mean_events_per_session``).
+Each browsing event is drawn independently from a softmax over the browsing
+vocabulary (``structural.BROWSING_EVENTS``),
+
+    P(event = k | z) ∝ exp(mix_base_logit_k + mix_intent_slope_k * z),
+
+so high intent brings more clicks, store pages and searches. A store
+impression is sponsored (a paid ad) with probability
+
+    P(sponsored | z) = sigmoid(sponsored_base_logit + sponsored_intent_slope * z):
+
+ads are targeted at high-intent users. A click inherits the store, sponsorship
+and discovery feature of the session's latest impression (an independent draw
+when there is none); a store page shows the store of the latest click or
+impression. Stores are drawn with Zipf-like popularity and have no effect of
+their own on conversion.
+
+Conversion. With t = 1..L_s the browsing events of the session, in order,
+
+    logit p_s = intercept + intent_effect * z_s + sum_t beta[event_t, sponsored_t] * w(t),
+    w(t) = position_weight_floor + (1 - position_weight_floor) * exp(-(t - 1) / position_weight_decay),
+
+and the session converts with probability p_s. beta is ``event_effects``, w is
+``position_weights``. Only browsing events enter p: funnel events are a
+*consequence* of the decision to buy, not a cause.
+
+What happens next.
+- A converted session continues with a funnel: 1-3 ``action_add_item``,
+  ``cart_page_load``, ``checkout_page_load``, ``action_place_order`` (the
+  conversion moment), ``system_checkout_success`` 1-3 s later, then 1-4
+  post-conversion events (mostly ``m_select_tab_orders``: the classic leak,
+  plus ordinary impressions and explore tabs).
+- A share ``abandoned_funnel_share`` of non-converted sessions ends with an
+  abandoned funnel: 1-2 ``action_add_item``, then ``cart_page_load`` for a share
+  ``abandoned_cart_share`` of them and ``cart_page_load`` + ``checkout_page_load``
+  for a share ``abandoned_checkout_share``; never a conversion event.
+So a model that sees funnel events separates the classes almost perfectly,
+while one that sees only the browsing events reaches a test AUC near 0.7.
+
+Time. Consecutive events of a session are ``clip(round(Exp(mean_seconds_between_events)), 1,
+max_seconds_between_events)`` seconds apart (strictly increasing, always under the
+30-minute session gap); ``system_checkout_success`` follows the order 1-3 s later.
+A user's sessions are laid out in [start, start + days) in order, at least
+``min_hours_between_sessions`` apart (end of one to start of the next), with
+the free time split at uniformly drawn points. For a share
+``null_session_id_share`` of sessions every event carries session_id = null;
+re-sessionizing those by 30 minutes of inactivity recovers exactly those sessions.
+
+Truth. For an intervention that removes a set of browsing events (``remove_ad_events``:
+every sponsored event; ``remove_event:<event>``: every event of that name), the
+true effect is, over the sessions holding at least one removed event,
+
+    mean_s [ p_s - p_s(without the removed events) ],
+
+both from the formula above with the session's own z_s, the remaining events
+re-ranked 1..k as a model would see the shortened sequence.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml.simulate.stores import simulate_stores, store_popularity
+from ml.simulate.structural import (
+    AD_EVENT_TYPES,
+    BROWSING_EVENTS,
+    FUNNEL_EVENT_TYPE,
+    FUNNEL_EVENTS,
+    STORE_EVENT_TYPES,
+    BrowsingSequences,
+    ConversionModel,
+    browsing_code,
+    event_effects_frame,
+    position_weights_frame,
+    sigmoid,
+    true_removal_effects,
+)
+
+logger = logging.getLogger("journeylift.simulate")
+
+SESSION_GAP_SECONDS = 30 * 60  # dbt's session_gap_minutes: within-session gaps stay below it
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Size, seed and structural parameters of a simulation (defaults: ~30% conversion, AUC ~0.7)."""
+
+    n_users: int = 5000
+    seed: int = 0
+    start: str = "2026-10-01"  # first day of activity (UTC)
+    days: int = 28  # length of the activity window
+    mean_sessions_per_user: float = 2.0  # sessions per user: 1 + Poisson(mean - 1)
+    mean_events_per_session: float = 12.0  # mean browsing events per session (funnel and post-conversion events come on top)
+    max_events_per_session: int = 80  # cap on browsing events per session (= the longest position weight)
+    n_stores: int = 200
+    null_session_id_share: float = 0.1  # share of sessions whose events all carry session_id = null
+
+    # intent z = user part + session part
+    user_intent_sd: float = 0.8  # sd of the user's lasting intent
+    session_intent_sd: float = 0.6  # sd of the session's own intent noise
+    # behaviour
+    length_intent_slope: float = 0.3  # log-change of the mean browsing length per unit of intent
+    length_dispersion: float = 2.0  # negative-binomial shape of browsing lengths (smaller: more spread)
+    sponsored_base_logit: float = -1.6  # logit of an impression being sponsored at average intent
+    sponsored_intent_slope: float = 0.9  # ad targeting: rise of that logit per unit of intent
+    store_zipf_exponent: float = 1.1  # store popularity ∝ rank^-exponent
+    # conversion: logit p = intercept + intent_effect * z + sum_t beta * w(t)
+    intercept: float = -1.9
+    intent_effect: float = 0.8
+    position_weight_floor: float = 0.3  # weight of late events relative to the first
+    position_weight_decay: float = 5.0  # positions over which the weight falls by 1/e toward the floor
+    # funnel of non-converted sessions
+    abandoned_funnel_share: float = 0.4  # share of non-converted sessions that add an item and leave
+    abandoned_cart_share: float = 0.45  # of those: reach the cart page only
+    abandoned_checkout_share: float = 0.05  # of those: reach cart and checkout pages
+    # time
+    mean_seconds_between_events: float = 40.0
+    max_seconds_between_events: int = 600  # under the 30-minute session gap
+    min_hours_between_sessions: float = 2.0  # from a session's last event to the user's next session
+
+    def __post_init__(self) -> None:
+        if self.n_users < 1 or self.n_stores < 1 or self.days < 1:
+            raise ValueError("n_users, n_stores and days must be at least 1")
+        if self.mean_sessions_per_user < 1 or self.mean_events_per_session < 1:
+            raise ValueError("mean_sessions_per_user and mean_events_per_session must be at least 1")
+        if self.max_events_per_session < 1:
+            raise ValueError("max_events_per_session must be at least 1")
+        if not 0 <= self.null_session_id_share <= 1:
+            raise ValueError("null_session_id_share must lie in [0, 1]")
+        if not 1 <= self.max_seconds_between_events < SESSION_GAP_SECONDS:
+            raise ValueError("max_seconds_between_events must lie in [1, 1800)")
+        if self.min_hours_between_sessions * 3600 <= SESSION_GAP_SECONDS:
+            raise ValueError("min_hours_between_sessions must exceed the 30-minute session gap")
+        if self.abandoned_cart_share + self.abandoned_checkout_share > 1:
+            raise ValueError("abandoned_cart_share + abandoned_checkout_share must not exceed 1")
+
+    @property
+    def conversion_model(self) -> ConversionModel:
+        return ConversionModel(
+            intercept=self.intercept,
+            intent_effect=self.intent_effect,
+            position_weight_floor=self.position_weight_floor,
+            position_weight_decay=self.position_weight_decay,
+        )
+
+
+@dataclass
+class SessionsSimulation:
+    """The raw contract tables, the truth, and the latents behind them."""
+
+    events: pd.DataFrame  # raw `events` contract table
+    dimension_store: pd.DataFrame  # raw `dimension_store` contract table
+    truth: pd.DataFrame  # simulator_truth: intervention, true_effect, n_journeys
+    sessions: pd.DataFrame  # one row per session: latents, label and counts
+    event_effects: pd.DataFrame  # beta: event, is_sponsored, log_odds_effect
+    position_weights: pd.DataFrame  # w: position, weight
+
+
+# ---------------------------------------------------------------- vocabulary
+# One code space for every event: the browsing events, then the funnel events.
+EVENT_NAMES = np.array([e.event for e in BROWSING_EVENTS] + list(FUNNEL_EVENTS), dtype=object)
+EVENT_TYPES = np.array([e.event_type for e in BROWSING_EVENTS] + [FUNNEL_EVENT_TYPE] * len(FUNNEL_EVENTS), dtype=object)
+_N_BROWSING = len(BROWSING_EVENTS)
+ADD_ITEM, CART, CHECKOUT, PLACE_ORDER, CHECKOUT_SUCCESS = (_N_BROWSING + i for i in range(len(FUNNEL_EVENTS)))
+CARD_VIEW = browsing_code("m_card_view")
+CARD_CLICK = browsing_code("m_card_click")
+STORE_PAGE = browsing_code("store_page_load")
+SEARCH = browsing_code("core_search")
+TAB_EXPLORE = browsing_code("m_select_tab_explore")
+TAB_ORDERS = browsing_code("m_select_tab_orders")
+_IS_STORE_EVENT = np.isin(EVENT_TYPES, list(STORE_EVENT_TYPES))
+_IS_NAVIGATION = EVENT_TYPES == "navigation"
+_IS_AD_SLOT = np.isin(EVENT_TYPES, list(AD_EVENT_TYPES))  # impressions and clicks may be sponsored
+
+FEATURES = np.array(["Core Search", "Traditional Carousel", "Home Feed", "Cuisine Filter", "Sponsored Carousel"], dtype=object)
+CORE_SEARCH, SPONSORED_CAROUSEL = 0, 4
+ORGANIC_FEED_FEATURES = np.array([1, 2, 3])  # shown where no search led to the card
+ORGANIC_FEED_SHARES = np.array([0.6, 0.25, 0.15])
+NO_VALUE = -1  # null store / feature / sponsorship in the integer arrays
+
+# Funnel of each session, by outcome: the events after the add-item events.
+NO_FUNNEL, CONVERTED, ABANDONED_AT_ITEMS, ABANDONED_AT_CART, ABANDONED_AT_CHECKOUT = range(5)
+_FUNNEL_TAIL = np.array(
+    [
+        [NO_VALUE] * 4,
+        [CART, CHECKOUT, PLACE_ORDER, CHECKOUT_SUCCESS],
+        [NO_VALUE] * 4,
+        [CART, NO_VALUE, NO_VALUE, NO_VALUE],
+        [CART, CHECKOUT, NO_VALUE, NO_VALUE],
+    ]
+)
+_FUNNEL_TAIL_LENGTH = (_FUNNEL_TAIL != NO_VALUE).sum(axis=1)
+# Post-conversion events: the first one opens the orders tab most of the time.
+_FIRST_POST_ORDERS_SHARE = 0.8
+_POST_EVENTS = np.array([CARD_VIEW, TAB_ORDERS, TAB_EXPLORE])
+_POST_SHARES = np.array([0.5, 0.2, 0.3])
+
+
+# ---------------------------------------------------------------- ragged helpers
+def _row_offsets(lengths: np.ndarray) -> np.ndarray:
+    """First row of each group when groups of ``lengths`` rows are laid end to end."""
+    return np.cumsum(lengths) - lengths
+
+
+def _rank_within(lengths: np.ndarray) -> np.ndarray:
+    """0-based rank of each row within its group, for groups laid end to end."""
+    return np.arange(lengths.sum()) - np.repeat(_row_offsets(lengths), lengths)
+
+
+def _latest_earlier(flag: np.ndarray, group_first_row: np.ndarray) -> np.ndarray:
+    """Per row: index of the latest earlier row of the same group with ``flag``, or -1."""
+    rows = np.arange(len(flag))
+    latest_so_far = np.maximum.accumulate(np.where(flag, rows, -1))
+    latest_before = np.concatenate([[-1], latest_so_far[:-1]])
+    return np.where(latest_before >= group_first_row, latest_before, -1)
+
+
+def _draw_categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One draw per row of a (rows, categories) probability matrix."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    draws = (rng.random(len(probabilities))[:, None] > cumulative).sum(axis=1)
+    return np.minimum(draws, probabilities.shape[1] - 1)  # guards float round-off in the last bin
+
+
+# ---------------------------------------------------------------- the simulation
+def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> SessionsSimulation:
+    """Simulate users' sessions from the structural model (see the module docstring)."""
+    started = time.perf_counter()
+    rng = np.random.default_rng(config.seed)
+    dimension_store = simulate_stores(config.n_stores, rng)
+    popularity = store_popularity(config.n_stores, config.store_zipf_exponent, rng)
+
+    # users and sessions, with intent
+    sessions_per_user = 1 + rng.poisson(config.mean_sessions_per_user - 1, size=config.n_users)
+    session_user = np.repeat(np.arange(config.n_users), sessions_per_user)
+    n_sessions = len(session_user)
+    user_intent = rng.normal(0.0, config.user_intent_sd, size=config.n_users)
+    intent = user_intent[session_user] + rng.normal(0.0, config.session_intent_sd, size=n_sessions)
+
+    # browsing events, then the conversion they (and intent) drive
+    browsing_lengths = _draw_browsing_lengths(config, rng, intent)
+    browsing = _draw_browsing_events(config, rng, intent, browsing_lengths, popularity)
+    sequences = BrowsingSequences(
+        session=browsing["session"], code=browsing["code"], is_sponsored=browsing["sponsored"] == 1, n_sessions=n_sessions
+    )
+    p_convert = config.conversion_model.probabilities(intent, sequences)
+    converted = rng.random(n_sessions) < p_convert
+
+    # what follows the browsing: funnel, then post-conversion events
+    funnel_kind = _draw_funnel_kind(config, rng, converted)
+    funnel = _draw_funnel_events(rng, funnel_kind, browsing, browsing_lengths, popularity)
+    post_lengths = np.where(converted, rng.integers(1, 5, size=n_sessions), 0)
+    post = _draw_post_conversion_events(config, rng, intent, post_lengths, popularity)
+
+    log = _interleave_sessions([browsing, funnel, post], [browsing_lengths, funnel["lengths"], post_lengths])
+    session_lengths = browsing_lengths + funnel["lengths"] + post_lengths
+    seconds_into_session = _seconds_into_session(config, rng, log["code"], session_lengths)
+    session_start_seconds = _schedule_sessions(config, rng, session_user, sessions_per_user, seconds_into_session, session_lengths)
+    event_seconds = np.repeat(session_start_seconds, session_lengths) + seconds_into_session
+
+    null_session = rng.random(n_sessions) < config.null_session_id_share
+    ids = _Identifiers(config.n_users, n_sessions, len(log["code"]))
+    events = _events_frame(config, ids, log, session_user, null_session, event_seconds, dimension_store)
+    sessions = _sessions_frame(
+        config, ids, session_user, null_session, intent, p_convert, converted, log, session_lengths,
+        browsing_lengths, funnel, event_seconds,
+    )
+    truth = true_removal_effects(config.conversion_model, intent, sequences)
+    simulation = SessionsSimulation(
+        events=events,
+        dimension_store=dimension_store,
+        truth=truth,
+        sessions=sessions,
+        event_effects=event_effects_frame(),
+        position_weights=position_weights_frame(
+            config.max_events_per_session, config.position_weight_floor, config.position_weight_decay
+        ),
+    )
+    logger.info(
+        "simulated %d users, %d sessions, %d events (conversion rate %.3f, %d stores) in %.2fs",
+        config.n_users, n_sessions, len(events), converted.mean(), config.n_stores, time.perf_counter() - started,
+    )
+    return simulation
+
+
+def _draw_browsing_lengths(config: SimulationConfig, rng: np.random.Generator, intent: np.ndarray) -> np.ndarray:
+    """L = min(1 + NegBin(shape, mean m - 1), max), m rising with intent, mean over sessions kept."""
+    intent_variance = config.user_intent_sd**2 + config.session_intent_sd**2
+    slope = config.length_intent_slope
+    mean_length = config.mean_events_per_session * np.exp(slope * intent - slope**2 * intent_variance / 2)
+    extra_mean = np.maximum(mean_length - 1.0, 1e-9)
+    shape = config.length_dispersion
+    extra = rng.negative_binomial(shape, shape / (shape + extra_mean))
+    return np.minimum(1 + extra, config.max_events_per_session).astype(np.int64)
+
+
+def _draw_browsing_events(
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    intent: np.ndarray,
+    lengths: np.ndarray,
+    popularity: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per browsing event: session, code, store, sponsored (-1/0/1) and discovery feature."""
+    session = np.repeat(np.arange(len(lengths)), lengths)
+    first_row = np.repeat(_row_offsets(lengths), lengths)
+    event_intent = intent[session]
+    base = np.array([e.mix_base_logit for e in BROWSING_EVENTS])
+    slope = np.array([e.mix_intent_slope for e in BROWSING_EVENTS])
+    mix_logits = base[None, :] + slope[None, :] * event_intent[:, None]
+    mix = np.exp(mix_logits - mix_logits.max(axis=1, keepdims=True))
+    code = _draw_categorical(rng, mix / mix.sum(axis=1, keepdims=True))
+
+    # every impression (and a click with no impression before it) is shown on its own draw
+    n = len(code)
+    store = rng.choice(len(popularity), size=n, p=popularity)
+    sponsored = (rng.random(n) < sigmoid(config.sponsored_base_logit + config.sponsored_intent_slope * event_intent)).astype(np.int8)
+    latest_search = _latest_earlier(code == SEARCH, first_row)
+    latest_navigation = _latest_earlier(_IS_NAVIGATION[code], first_row)
+    after_search = latest_search > latest_navigation  # the card sits in search results
+    feed_feature = ORGANIC_FEED_FEATURES[_draw_categorical(rng, np.broadcast_to(ORGANIC_FEED_SHARES, (n, 3)))]
+    feature = np.where(sponsored == 1, SPONSORED_CAROUSEL, np.where(after_search, CORE_SEARCH, feed_feature))
+
+    # a click opens the latest card the session saw
+    latest_view = _latest_earlier(code == CARD_VIEW, first_row)
+    click_on_view = (code == CARD_CLICK) & (latest_view >= 0)
+    source = latest_view[click_on_view]
+    store[click_on_view], sponsored[click_on_view], feature[click_on_view] = store[source], sponsored[source], feature[source]
+
+    # a store page shows the store of the latest click, else of the latest card
+    latest_click = _latest_earlier(code == CARD_CLICK, first_row)
+    page_source = np.where(latest_click >= 0, latest_click, latest_view)
+    page_from_card = (code == STORE_PAGE) & (page_source >= 0)
+    store[page_from_card] = store[page_source[page_from_card]]
+
+    is_ad_slot = _IS_AD_SLOT[code]
+    sponsored = np.where(is_ad_slot, sponsored, np.where(code == STORE_PAGE, 0, NO_VALUE)).astype(np.int8)
+    feature = np.where(is_ad_slot, feature, NO_VALUE)
+    store = np.where(_IS_STORE_EVENT[code], store, NO_VALUE)
+    return {"session": session, "code": code, "store": store, "sponsored": sponsored, "feature": feature}
+
+
+def _draw_funnel_kind(config: SimulationConfig, rng: np.random.Generator, converted: np.ndarray) -> np.ndarray:
+    """CONVERTED, or for a non-converted session: no funnel or the step where it was abandoned."""
+    abandoned = ~converted & (rng.random(len(converted)) < config.abandoned_funnel_share)
+    step = rng.random(len(converted))
+    checkout_from = 1.0 - config.abandoned_checkout_share
+    cart_from = checkout_from - config.abandoned_cart_share
+    abandoned_kind = np.where(
+        step >= checkout_from, ABANDONED_AT_CHECKOUT, np.where(step >= cart_from, ABANDONED_AT_CART, ABANDONED_AT_ITEMS)
+    )
+    return np.where(converted, CONVERTED, np.where(abandoned, abandoned_kind, NO_FUNNEL))
+
+
+def _draw_funnel_events(
+    rng: np.random.Generator,
+    funnel_kind: np.ndarray,
+    browsing: dict[str, np.ndarray],
+    browsing_lengths: np.ndarray,
+    popularity: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Add-item events, then the tail of the session's funnel kind; the store is the last one browsed."""
+    n_sessions = len(funnel_kind)
+    n_add = np.where(
+        funnel_kind == CONVERTED,
+        rng.choice([1, 2, 3], size=n_sessions, p=[0.6, 0.3, 0.1]),
+        rng.choice([1, 2], size=n_sessions, p=[0.7, 0.3]),
+    )
+    n_add = np.where(funnel_kind == NO_FUNNEL, 0, n_add)
+    lengths = n_add + _FUNNEL_TAIL_LENGTH[funnel_kind]
+
+    session = np.repeat(np.arange(n_sessions), lengths)
+    rank = _rank_within(lengths)
+    adds = n_add[session]
+    tail = _FUNNEL_TAIL[funnel_kind[session], np.maximum(rank - adds, 0)]
+    code = np.where(rank < adds, ADD_ITEM, tail)
+
+    # every session has browsing events, so reduceat sees no empty group
+    store_rows = np.where(browsing["store"] != NO_VALUE, np.arange(len(browsing["store"])), -1)
+    last_store_row = np.maximum.reduceat(store_rows, _row_offsets(browsing_lengths))
+    session_store = np.where(
+        last_store_row >= 0, browsing["store"][last_store_row], rng.choice(len(popularity), size=n_sessions, p=popularity)
+    )
+    n = len(code)
+    return {
+        "session": session,
+        "code": code,
+        "store": session_store[session],
+        "sponsored": np.full(n, NO_VALUE, dtype=np.int8),
+        "feature": np.full(n, NO_VALUE),
+        "lengths": lengths,
+    }
+
+
+def _draw_post_conversion_events(
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    intent: np.ndarray,
+    lengths: np.ndarray,
+    popularity: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """After the order: mostly the orders tab first, then cards and tabs."""
+    session = np.repeat(np.arange(len(lengths)), lengths)
+    n = len(session)
+    opens_orders = (_rank_within(lengths) == 0) & (rng.random(n) < _FIRST_POST_ORDERS_SHARE)
+    code = np.where(opens_orders, TAB_ORDERS, _POST_EVENTS[_draw_categorical(rng, np.broadcast_to(_POST_SHARES, (n, 3)))])
+    is_card = code == CARD_VIEW
+    sponsored_chance = sigmoid(config.sponsored_base_logit + config.sponsored_intent_slope * intent[session])
+    sponsored = np.where(is_card, rng.random(n) < sponsored_chance, NO_VALUE).astype(np.int8)
+    feed_feature = ORGANIC_FEED_FEATURES[_draw_categorical(rng, np.broadcast_to(ORGANIC_FEED_SHARES, (n, 3)))]
+    return {
+        "session": session,
+        "code": code,
+        "store": np.where(is_card, rng.choice(len(popularity), size=n, p=popularity), NO_VALUE),
+        "sponsored": sponsored,
+        "feature": np.where(is_card, np.where(sponsored == 1, SPONSORED_CAROUSEL, feed_feature), NO_VALUE),
+    }
+
+
+def _interleave_sessions(blocks: list[dict[str, np.ndarray]], block_lengths: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """One log ordered by session, each session's blocks (browsing, funnel, post) in turn."""
+    session_lengths = np.sum(block_lengths, axis=0)
+    n_rows = int(session_lengths.sum())
+    session_first_row = _row_offsets(session_lengths)
+    fields = ("code", "store", "sponsored", "feature")
+    log = {field: np.empty(n_rows, dtype=blocks[0][field].dtype) for field in fields}
+    rows_before_block = np.zeros_like(session_lengths)
+    for block, lengths in zip(blocks, block_lengths):
+        destination = np.repeat(session_first_row + rows_before_block, lengths) + _rank_within(lengths)
+        for field in fields:
+            log[field][destination] = block[field]
+        rows_before_block = rows_before_block + lengths
+    log["session"] = np.repeat(np.arange(len(session_lengths)), session_lengths)
+    return log
+
+
+def _seconds_into_session(
+    config: SimulationConfig, rng: np.random.Generator, code: np.ndarray, session_lengths: np.ndarray
+) -> np.ndarray:
+    """Seconds from the session's first event: gaps of 1..max s, 1-3 s before the checkout success."""
+    n = len(code)
+    gaps = np.clip(np.rint(rng.exponential(config.mean_seconds_between_events, size=n)), 1, config.max_seconds_between_events)
+    gaps = np.where(code == CHECKOUT_SUCCESS, rng.integers(1, 4, size=n), gaps).astype(np.int64)
+    first_rows = _row_offsets(session_lengths)
+    gaps[first_rows] = 0
+    elapsed = np.cumsum(gaps)
+    return elapsed - np.repeat(elapsed[first_rows], session_lengths)
+
+
+def _schedule_sessions(
+    config: SimulationConfig,
+    rng: np.random.Generator,
+    session_user: np.ndarray,
+    sessions_per_user: np.ndarray,
+    seconds_into_session: np.ndarray,
+    session_lengths: np.ndarray,
+) -> np.ndarray:
+    """Start second of each session (from ``start``): in order, at least the minimum apart.
+
+    start_i = slack * u_(i) + (durations of the user's earlier sessions) + (i - 1) * min_gap,
+    with u_(1) <= ... <= u_(k) sorted uniforms and slack the user's free time in the window,
+    so consecutive sessions are min_gap + slack * (u_(i) - u_(i-1)) >= min_gap apart.
+    A user too busy for the window (slack < 0) spills past its end rather than overlap.
+    """
+    durations = seconds_into_session[np.cumsum(session_lengths) - 1]
+    min_gap = int(np.ceil(config.min_hours_between_sessions * 3600))
+    user_first_session = _row_offsets(sessions_per_user)
+    order_in_user = _rank_within(sessions_per_user)
+
+    busy = np.bincount(session_user, weights=durations, minlength=config.n_users) + (sessions_per_user - 1) * min_gap
+    slack = np.maximum(config.days * 86_400 - 1 - busy, 0)
+    uniforms = rng.random(len(session_user))
+    sorted_uniforms = uniforms[np.lexsort((uniforms, session_user))]
+    elapsed_durations = np.cumsum(durations)
+    earlier_durations = elapsed_durations - durations - np.repeat((elapsed_durations - durations)[user_first_session], sessions_per_user)
+    return np.floor(sorted_uniforms * slack[session_user]).astype(np.int64) + earlier_durations + order_in_user * min_gap
+
+
+class _Identifiers:
+    """Zero-padded ids that sort in generation order: u000001, s0000001, e00000001."""
+
+    def __init__(self, n_users: int, n_sessions: int, n_events: int):
+        self.users = _padded("u", n_users, 6)
+        self.sessions = _padded("s", n_sessions, 7)
+        self.events = _padded("e", n_events, 8)
+
+
+def _padded(prefix: str, count: int, min_width: int) -> np.ndarray:
+    width = max(min_width, len(str(count)))
+    return np.array([f"{prefix}{i:0{width}d}" for i in range(1, count + 1)], dtype=object)
+
+
+def _take_or_null(values: np.ndarray, index: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """values[index] as a string column, null where index is NO_VALUE."""
+    taken = np.where(index == NO_VALUE, None, values[np.maximum(index, 0)])
+    return pd.array(taken, dtype="str")
+
+
+def _events_frame(
+    config: SimulationConfig,
+    ids: _Identifiers,
+    log: dict[str, np.ndarray],
+    session_user: np.ndarray,
+    null_session: np.ndarray,
+    event_seconds: np.ndarray,
+    dimension_store: pd.DataFrame,
+) -> pd.DataFrame:
+    session = log["session"]
+    session_id = np.where(null_session, NO_VALUE, np.arange(len(null_session)))
+    store_ids = dimension_store["store_id"].to_numpy(dtype=object)
+    origin = np.datetime64(config.start, "s")
+    return pd.DataFrame(
+        {
+            "event_id": pd.array(ids.events, dtype="str"),
+            "user_id": pd.array(ids.users[session_user[session]], dtype="str"),
+            "session_id": _take_or_null(ids.sessions, session_id[session]),
+            "event_ts": (origin + event_seconds.astype("timedelta64[s]")).astype("datetime64[us]"),
+            "event_type": pd.array(EVENT_TYPES[log["code"]], dtype="str"),
+            "event": pd.array(EVENT_NAMES[log["code"]], dtype="str"),
+            "discovery_feature": _take_or_null(FEATURES, log["feature"]),
+            "store_id": _take_or_null(store_ids, log["store"]),
+            "is_sponsored": pd.arrays.BooleanArray(log["sponsored"] == 1, log["sponsored"] == NO_VALUE),
+        }
+    )
+
+
+def _sessions_frame(
+    config: SimulationConfig,
+    ids: _Identifiers,
+    session_user: np.ndarray,
+    null_session: np.ndarray,
+    intent: np.ndarray,
+    p_convert: np.ndarray,
+    converted: np.ndarray,
+    log: dict[str, np.ndarray],
+    session_lengths: np.ndarray,
+    browsing_lengths: np.ndarray,
+    funnel: dict[str, np.ndarray],
+    event_seconds: np.ndarray,
+) -> pd.DataFrame:
+    """Per-session latents and counts; session_key is the session's id even where the events carry null."""
+    origin = np.datetime64(config.start, "s")
+    first_rows = _row_offsets(session_lengths)
+    order_rows = np.flatnonzero(log["code"] == PLACE_ORDER)  # one per converted session, the conversion moment
+    conversion_seconds = np.full(len(session_lengths), -1, dtype=np.int64)
+    conversion_seconds[log["session"][order_rows]] = event_seconds[order_rows]
+    conversion_ts = (origin + conversion_seconds.astype("timedelta64[s]")).astype("datetime64[us]")
+    conversion_ts[~converted] = np.datetime64("NaT")
+    # before the order: browsing, add items, cart and checkout; a non-converted session: everything
+    pre_conversion = np.where(converted, browsing_lengths + funnel["lengths"] - 2, session_lengths)
+    return pd.DataFrame(
+        {
+            "session_key": pd.array(ids.sessions, dtype="str"),
+            "user_id": pd.array(ids.users[session_user], dtype="str"),
+            "intent": intent,
+            "p_convert": p_convert,
+            "converted": converted,
+            "conversion_ts": conversion_ts,
+            "n_pre_conversion_events": pre_conversion.astype(np.int64),
+            "n_browsing_events": browsing_lengths.astype(np.int64),
+            "n_events": session_lengths.astype(np.int64),
+            "session_id": _take_or_null(ids.sessions, np.where(null_session, NO_VALUE, np.arange(len(null_session)))),
+            "first_event_id": pd.array(ids.events[first_rows], dtype="str"),
+            "started_at": (origin + event_seconds[first_rows].astype("timedelta64[s]")).astype("datetime64[us]"),
+        }
+    )

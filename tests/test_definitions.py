@@ -1,0 +1,63 @@
+"""The code location loads, and a snapshot of its asset keys, checks, jobs and schedules makes
+renames visible in review."""
+
+import dagster as dg
+
+from dagster_project.defs.dbt.assets import dbt_build_args
+from dagster_project.definitions import defs
+
+EXPECTED_ASSETS = {
+    "raw/events",
+    "raw/dimension_store",
+    "journeylift/simulator_truth",
+    "staging/stg_sessions__events",
+    "staging/stg_sessions__stores",
+    "marts/fct_journey_labels",
+    "marts/fct_journey_sequences_no_funnel",
+    "marts/fct_journey_sequences_with_funnel",
+    "marts/leakage_audit_no_funnel",
+    "marts/dim_stores",
+    "models/lstm__no_funnel",
+    "models/lstm__with_funnel",
+    "models/transformer_cls__no_funnel",
+    "models/transformer_cls__with_funnel",
+    "journeylift/model_metrics",
+    "journeylift/event_attribution",
+    "journeylift/event_type_attribution",
+    "journeylift/position_attribution",
+    "journeylift/store_attribution",
+    "journeylift/counterfactual_effects",
+    "journeylift/attribution_report",
+}
+
+
+def test_code_location_loads_the_whole_graph():
+    loaded = defs()
+    keys = {key.to_user_string() for key in loaded.resolve_all_asset_keys()}
+    assert EXPECTED_ASSETS <= keys, EXPECTED_ASSETS - keys
+    assert loaded.get_job_def("journeylift") is not None
+    assert [s.name for s in loaded.schedules] == ["daily_refresh"]
+    assert loaded.get_schedule_def("daily_refresh").cron_schedule == "0 3 * * *"
+
+
+def test_leakage_guard_blocks_the_honest_sequences():
+    loaded = defs()
+    check_keys = {
+        key
+        for check_def in loaded.asset_checks or []
+        for key in check_def.check_keys
+    }
+    guard = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_journey_sequences_no_funnel"]), "no_funnel_leakage_guard")
+    assert guard in check_keys
+    spec = next(s for c in loaded.asset_checks for s in c.check_specs if s.key == guard)
+    assert spec.blocking
+
+
+def test_dbt_tests_become_asset_checks():
+    graph = defs().resolve_asset_graph()
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key.path[0] == "marts"}
+    assert any("no_funnel" in name for name in checks), checks
+
+
+def test_dbt_build_args():
+    assert dbt_build_args() == ["build"]

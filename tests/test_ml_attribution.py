@@ -1,0 +1,237 @@
+"""ml.attribution: known answers on analytic models, and the design.md tables."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from ml.attribution import (
+    EVENT_ATTRIBUTION_COLUMNS,
+    AttentionAttribution,
+    GradientXInput,
+    IntegratedGradients,
+    event_attribution,
+    event_type_attribution,
+    methods_for,
+    normalize_scores,
+    position_attribution,
+    store_attribution,
+)
+from ml.data import build_sequence_data, collate_journeys, planted_signal_frames
+from ml.models import SequenceModel, build_model
+
+torch.set_num_threads(1)  # tiny models: a second thread only adds contention
+
+
+class LinearSumModel(SequenceModel):
+    """logit = w . sum_t x_t + b, so gradient x input of event t is exactly w . x_t."""
+
+    def __init__(self, spec):
+        super().__init__(spec, embedding_dim=1)
+        self.head = nn.Linear(self.input_dim, 1)
+
+    def encode(self, x, mask):
+        return (x * mask.unsqueeze(-1)).sum(dim=1)
+
+
+class CLSAttentionModel(SequenceModel):
+    """One hand-set attention head: CLS = [sqrt 2, 0], event t = [a_t, 0] with a_t its event embedding.
+
+    With identity projections the CLS score of event t is (sqrt 2 * a_t) / sqrt 2 = a_t, so
+    the CLS row over events is softmax(a) once renormalized over the events.
+    """
+
+    has_attention = True
+
+    def __init__(self, spec):
+        super().__init__(spec, embedding_dim=1)
+        self.attention = nn.MultiheadAttention(2, 1, bias=False, batch_first=True)
+        with torch.no_grad():
+            self.attention.in_proj_weight.copy_(torch.cat([torch.eye(2)] * 3))
+            self.attention.out_proj.weight.copy_(torch.eye(2))
+        self.head = nn.Linear(2, 1)
+        self.capture_attention("attention")
+
+    def encode(self, x, mask):
+        a = x[..., 0]
+        events = torch.stack([a, torch.zeros_like(a)], dim=-1)
+        cls = torch.tensor([math.sqrt(2.0), 0.0]).expand(x.shape[0], 1, 2)
+        z = torch.cat([cls, events], dim=1)
+        padding = torch.cat([torch.zeros_like(mask[:, :1]), ~mask], dim=1)
+        out, _ = self.attention(z, z, z, key_padding_mask=padding, need_weights=True, average_attn_weights=False)
+        return out[:, 0]
+
+
+class PlantedAttentionModel(SequenceModel):
+    """Returns attention weights set by the test: [layers][B, H, L+1, L+1]."""
+
+    has_attention = True
+
+    def __init__(self, spec, planted):
+        super().__init__(spec)
+        self.planted = planted
+        self.head = nn.Linear(1, 1)
+
+    def encode(self, x, mask):
+        return torch.zeros(x.shape[0], 1)
+
+    @property
+    def attention_weights(self):
+        return self.planted
+
+
+@pytest.fixture(scope="module")
+def data():
+    return build_sequence_data(*planted_signal_frames(n_journeys=120, seed=5), max_len=10)
+
+
+def set_event_embedding(model, values):
+    with torch.no_grad():
+        for table in model.embedding.tables:
+            table.weight.zero_()
+        model.embedding.tables[0].weight[:, 0] = torch.as_tensor(values, dtype=torch.float32)
+
+
+def test_gradient_x_input_on_a_linear_model(data):
+    model = LinearSumModel(data.spec)
+    n_tokens = data.spec.vocab_sizes[0]
+    token_value = np.arange(n_tokens, dtype=np.float32) - 3.0  # some negative, some positive
+    set_event_embedding(model, token_value)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.weight[0, 0] = 1.0  # event embedding
+        model.head.weight[0, -1] = 0.5  # is_sponsored, the last numeric
+    journeys = np.arange(6)
+    batch = collate_journeys(data, journeys)
+    scores = GradientXInput(model).attribute(batch)
+    rows = data.event_rows(journeys)
+    by_hand = token_value[data.categorical[rows, 0]] + 0.5 * data.numeric[rows, -1]
+    assert torch.allclose(scores[batch.mask], torch.from_numpy(by_hand), atol=1e-6)
+    assert (scores[~batch.mask] == 0).all()
+    # Linear model: integrated gradients from the zero input equal gradient x input.
+    assert torch.allclose(IntegratedGradients(model, n_steps=4).attribute(batch), scores, atol=1e-5)
+    # Normalized: |s_t| / sum |s_t| per journey.
+    shares = normalize_scores(scores, batch.mask)[0, : data.lengths[0]].numpy()
+    first = np.abs(by_hand[: data.lengths[0]])
+    assert np.allclose(shares, first / first.sum(), atol=1e-6)
+
+
+def test_integrated_gradients_completeness(data):
+    torch.manual_seed(0)
+    model = build_model("transformer_cls", data.spec, d_model=8, n_heads=2, n_layers=1, embedding_dim=2).eval()
+    batch = collate_journeys(data, np.arange(4))
+    scores = IntegratedGradients(model, n_steps=64).attribute(batch)
+    with torch.no_grad():
+        x = model.embed(batch)
+        logit = model.forward_from_embeddings(x, batch.mask)
+        gap = logit - model.forward_from_embeddings(torch.zeros_like(x), batch.mask)
+    assert torch.allclose(scores.sum(dim=1), gap, atol=2e-2)
+
+
+def test_attention_attribution_on_hand_set_attention(data):
+    model = CLSAttentionModel(data.spec)
+    n_tokens = data.spec.vocab_sizes[0]
+    token_value = np.linspace(-1.0, 2.0, n_tokens).astype(np.float32)
+    set_event_embedding(model, token_value)
+    journeys = np.arange(5)
+    batch = collate_journeys(data, journeys)
+    shares = normalize_scores(AttentionAttribution(model).attribute(batch), batch.mask)
+    for b, journey in enumerate(journeys):
+        a = token_value[data.categorical[data.event_rows([journey]), 0]]
+        expected = np.exp(a) / np.exp(a).sum()
+        assert np.allclose(shares[b, : len(a)].numpy(), expected, atol=1e-5)
+        assert (shares[b, len(a) :] == 0).all()
+
+
+def test_attention_attribution_averages_layers_and_heads(data):
+    batch = collate_journeys(data, [0, 1])
+    length = batch.mask.shape[1]
+    generator = torch.Generator().manual_seed(0)
+    keys = torch.cat([torch.ones(2, 1), batch.mask.float()], dim=1)[:, None, None, :]  # CLS + real events
+    planted = [torch.rand(2, 3, length + 1, length + 1, generator=generator) * keys for _ in range(2)]
+    model = PlantedAttentionModel(data.spec, planted)
+    raw = AttentionAttribution(model).attribute(batch)
+    by_hand = sum(w[:, h, 0, 1:] for w in planted for h in range(3)) / 6
+    assert torch.allclose(raw, by_hand * batch.mask)
+
+
+def test_attention_needs_an_attention_model(data):
+    lstm = build_model("lstm", data.spec, hidden_size=8)
+    with pytest.raises(TypeError):
+        AttentionAttribution(lstm)
+    assert "attention" not in methods_for(lstm)
+    assert "attention" in methods_for(build_model("transformer_cls", data.spec, d_model=8, n_heads=2, n_layers=1))
+
+
+def test_normalize_scores_edge_cases():
+    scores = torch.tensor([[0.0, 0.0, 0.0], [1.0, -3.0, 9.0], [0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, False], [True, True, False], [False, False, False]])
+    shares = normalize_scores(scores, mask)
+    assert torch.allclose(shares[0], torch.tensor([0.5, 0.5, 0.0]))  # all zero -> uniform
+    assert torch.allclose(shares[1], torch.tensor([0.25, 0.75, 0.0]))  # padding ignored
+    assert (shares[2] == 0).all() and torch.isfinite(shares).all()  # no events, no NaN
+
+
+@pytest.mark.parametrize("method", ["grad_x_input", "integrated_gradients", "attention"])
+def test_event_attribution_table(method, data):
+    torch.manual_seed(0)
+    model = build_model("transformer_cls", data.spec, d_model=8, n_heads=2, n_layers=1, embedding_dim=2)
+    frame = event_attribution(model, data, method, split="test")
+    assert list(frame.columns) == EVENT_ATTRIBUTION_COLUMNS
+    test = data.indices("test")
+    assert len(frame) == data.lengths[test].sum()
+    assert np.allclose(frame.groupby("journey_id")["score"].sum(), 1.0, atol=1e-5)
+    expected = data.events.iloc[data.event_rows(test)].sort_values(["journey_id", "position"])
+    assert frame["position"].tolist() == expected["position"].tolist()
+    assert frame["event"].tolist() == expected["event"].tolist()
+    converted = dict(zip(data.journey_id, data.label > 0.5))
+    assert frame["converted"].tolist() == [converted[j] for j in frame["journey_id"]]
+    assert model.training  # the caller's mode is restored
+
+
+@pytest.fixture
+def handmade():
+    return pd.DataFrame(
+        {
+            "method": "m",
+            "journey_id": ["j1", "j1", "j2", "j2", "j3"],
+            "position": [1, 6, 5, 51, 21],
+            "event": ["a", "b", "a", "b", "a"],
+            "store_id": ["s1", "NO_STORE", "s1", "s2", "s2"],
+            "score": [0.6, 0.4, 0.2, 0.8, 1.0],
+            "converted": [True, True, False, False, False],
+        }
+    )
+
+
+def test_event_type_attribution(handmade):
+    table = event_type_attribution(handmade).set_index("event")
+    assert list(table.columns) == ["method", "mean_converted", "mean_not_converted", "lift", "n_events"]
+    assert table.loc["a", "mean_converted"] == pytest.approx(0.6)
+    assert table.loc["a", "mean_not_converted"] == pytest.approx(0.6)
+    assert table.loc["a", "lift"] == pytest.approx(1.0)
+    assert table.loc["b", "lift"] == pytest.approx(0.5)
+    assert table["n_events"].to_dict() == {"a": 3, "b": 2}
+
+
+def test_position_attribution_buckets(handmade):
+    table = position_attribution(handmade).set_index("position_bucket")
+    assert set(table.index) == {"1-5", "6-10", "21-50", "51+"}
+    assert table.loc["1-5", "mean_converted"] == pytest.approx(0.6)
+    assert table.loc["1-5", "mean_not_converted"] == pytest.approx(0.2)
+    assert table.loc["1-5", "lift"] == pytest.approx(3.0)
+    assert np.isnan(table.loc["6-10", "mean_not_converted"]) and np.isnan(table.loc["6-10", "lift"])
+    assert table.loc["51+", "n_events"] == 1
+
+
+def test_store_attribution(handmade):
+    stores = pd.DataFrame({"store_id": ["s1", "s2"], "store_name": ["Pizza Place", "Green Grocer"]})
+    table = store_attribution(handmade, stores).set_index("store_id")
+    assert list(table.columns) == ["method", "store_name", "mean_score", "n_events"]
+    assert table.loc["s1", "store_name"] == "Pizza Place"
+    assert table.loc["s2", "mean_score"] == pytest.approx(0.9)
+    assert table.loc["NO_STORE", "store_name"] == "NO_STORE"
+    assert table["n_events"].sum() == len(handmade)
