@@ -18,7 +18,7 @@ def run_job() -> bool:
     home = journeylift_home()
     os.environ.setdefault("DAGSTER_HOME", str(home / "dagster"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
-    job = defs().get_job_def("journeylift")
+    job = defs().resolve_job_def("journeylift")
     with dg.DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False)
     if not result.success:

@@ -48,3 +48,35 @@ def journeylift_home(tmp_path, monkeypatch) -> Path:
     """A fresh, empty JOURNEYLIFT_HOME for one test."""
     monkeypatch.setenv("JOURNEYLIFT_HOME", str(tmp_path))
     return tmp_path
+
+
+def _small_run_config(n_users: int = 400) -> dict:
+    """Run config for a fast whole-graph run: few users, tiny models, few epochs."""
+    model_options = {"lstm": {"hidden_size": 32}, "transformer_cls": {"d_model": 32, "n_heads": 2, "n_layers": 1}}
+    ops = {"simulated_sessions": {"config": {"n_users": n_users}}}
+    for model, options in model_options.items():
+        for variant in ("no_funnel", "with_funnel"):
+            ops[f"models__{model}__{variant}"] = {"config": {"epochs": 3, "model_options": options}}
+    ops["attributions"] = {"config": {"methods": ["grad_x_input", "attention"]}}
+    ops["journeylift__counterfactual_effects"] = {"config": {"n_boot": 50}}
+    return {"ops": ops}
+
+
+@pytest.fixture
+def small_run_config() -> dict:
+    return _small_run_config()
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory):
+    """The whole `journeylift` job, run once on a small simulation into its own JOURNEYLIFT_HOME."""
+    import dagster as dg
+
+    from dagster_project.definitions import defs
+
+    home = tmp_path_factory.mktemp("pipeline-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEYLIFT_HOME", str(home))
+        job = defs().resolve_job_def("journeylift")
+        result = job.execute_in_process(run_config=_small_run_config(), instance=dg.DagsterInstance.ephemeral())
+    return home, result

@@ -35,9 +35,9 @@ def test_code_location_loads_the_whole_graph():
     loaded = defs()
     keys = {key.to_user_string() for key in loaded.resolve_all_asset_keys()}
     assert EXPECTED_ASSETS <= keys, EXPECTED_ASSETS - keys
-    assert loaded.get_job_def("journeylift") is not None
+    assert loaded.resolve_job_def("journeylift") is not None
     assert [s.name for s in loaded.schedules] == ["daily_refresh"]
-    assert loaded.get_schedule_def("daily_refresh").cron_schedule == "0 3 * * *"
+    assert loaded.resolve_schedule_def("daily_refresh").cron_schedule == "0 3 * * *"
 
 
 def test_leakage_guard_blocks_the_honest_sequences():

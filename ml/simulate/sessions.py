@@ -131,8 +131,8 @@ class SimulationConfig:
     sponsored_intent_slope: float = 0.9  # ad targeting: rise of that logit per unit of intent
     store_zipf_exponent: float = 1.1  # store popularity ∝ rank^-exponent
     # conversion: logit p = intercept + intent_effect * z + sum_t beta * w(t)
-    intercept: float = -1.9
-    intent_effect: float = 0.8
+    intercept: float = -1.5
+    intent_effect: float = 0.5
     position_weight_floor: float = 0.3  # weight of late events relative to the first
     position_weight_decay: float = 5.0  # positions over which the weight falls by 1/e toward the floor
     # funnel of non-converted sessions

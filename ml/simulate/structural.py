@@ -12,6 +12,7 @@ integer codes into ``BROWSING_EVENTS``; a browsing event's *effect key* is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -34,13 +35,13 @@ class BrowsingEvent:
 # and store pages drive conversion, impressions barely do, the explore tab is
 # inert and opening past orders before buying is slightly negative.
 BROWSING_EVENTS: tuple[BrowsingEvent, ...] = (
-    BrowsingEvent("m_card_view", "store_impression", 1.7, -0.25, 0.03, sponsored_effect=0.12),
-    BrowsingEvent("m_card_click", "store_click", -0.1, 0.55, 0.40, sponsored_effect=0.55),
-    BrowsingEvent("store_page_load", "store_page", -0.35, 0.50, 0.30),
-    BrowsingEvent("core_search", "search", -0.7, 0.40, 0.20),
+    BrowsingEvent("m_card_view", "store_impression", 1.7, -0.25, 0.02, sponsored_effect=0.10),
+    BrowsingEvent("m_card_click", "store_click", -0.1, 0.55, 0.28, sponsored_effect=0.38),
+    BrowsingEvent("store_page_load", "store_page", -0.35, 0.50, 0.21),
+    BrowsingEvent("core_search", "search", -0.7, 0.40, 0.14),
     BrowsingEvent("m_select_tab_explore", "navigation", -0.8, -0.10, 0.00),
-    BrowsingEvent("m_select_tab_orders", "navigation", -2.6, 0.10, -0.25),
-    BrowsingEvent("m_select_tab_account", "navigation", -2.4, -0.20, 0.02),
+    BrowsingEvent("m_select_tab_orders", "navigation", -2.6, 0.10, -0.18),
+    BrowsingEvent("m_select_tab_account", "navigation", -2.4, -0.20, 0.01),
 )
 BROWSING_EVENT_NAMES: tuple[str, ...] = tuple(e.event for e in BROWSING_EVENTS)
 STORE_EVENT_TYPES: frozenset[str] = frozenset({"store_impression", "store_click", "store_page"})
@@ -116,11 +117,15 @@ class BrowsingSequences:
     def effect_key(self) -> np.ndarray:
         return 2 * self.code + self.is_sponsored.astype(np.int64)
 
+    @cached_property
+    def session_first_row(self) -> np.ndarray:
+        """Per event: the row of its session's first event."""
+        return np.searchsorted(self.session, self.session, side="left")
+
     def ranks(self, kept: np.ndarray) -> np.ndarray:
         """1-based position of each event among the kept events of its session (re-ranked)."""
         kept_so_far = np.cumsum(kept)
-        # kept events before each session's first row, broadcast to its rows
-        first_row = np.searchsorted(self.session, self.session, side="left")
+        first_row = self.session_first_row
         kept_before_session = kept_so_far[first_row] - kept[first_row]
         return kept_so_far - kept_before_session
 

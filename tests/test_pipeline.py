@@ -1,0 +1,112 @@
+"""The whole graph on simulated data: real dbt on DuckDB, the GX guard, PyTorch, MLflow, outputs."""
+
+import duckdb
+import mlflow
+import numpy as np
+import pandas as pd
+
+from dagster_project.summary import summary_text
+
+# design.md's output contract
+OUTPUT_COLUMNS = {
+    "model_metrics": ["run_id", "model", "variant", "split", "auc", "log_loss", "n_journeys"],
+    "event_attribution": ["run_id", "model", "variant", "method", "journey_id", "position", "event", "store_id",
+                          "score", "converted"],
+    "event_type_attribution": ["run_id", "model", "variant", "method", "event", "mean_converted",
+                               "mean_not_converted", "lift", "n_events"],
+    "position_attribution": ["run_id", "model", "variant", "method", "position_bucket", "mean_converted",
+                             "mean_not_converted", "lift", "n_events"],
+    "store_attribution": ["run_id", "model", "variant", "method", "store_id", "store_name", "mean_score", "n_events"],
+    "counterfactual_effects": ["run_id", "model", "variant", "intervention", "n_journeys", "p_factual",
+                               "p_counterfactual", "effect", "ci_low", "ci_high"],
+    "simulator_truth": ["intervention", "true_effect"],
+}
+
+
+def _table(home, name: str) -> pd.DataFrame:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.sql(f"select * from journeylift.{name}").df()
+
+
+def test_run_succeeds_and_the_guard_passes(pipeline_run):
+    _, result = pipeline_run
+    assert result.success
+    checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    guard = [c for c in checks if c.check_name == "no_funnel_leakage_guard"]
+    assert guard and guard[0].passed
+    assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+
+
+def test_output_tables_hold_the_contract_columns(pipeline_run):
+    home, _ = pipeline_run
+    for name, columns in OUTPUT_COLUMNS.items():
+        frame = _table(home, name)
+        assert list(frame.columns)[: len(columns)] == columns, name
+        assert len(frame) > 0, name
+        assert (home / "outputs" / f"{name}.csv").exists()
+
+
+def test_every_model_and_variant_is_trained_and_scored(pipeline_run):
+    home, result = pipeline_run
+    metrics = _table(home, "model_metrics")
+    assert set(zip(metrics["model"], metrics["variant"])) == {
+        (m, v) for m in ("lstm", "transformer_cls") for v in ("no_funnel", "with_funnel")
+    }
+    assert set(metrics["split"]) == {"train", "validation", "test"}
+    assert metrics["auc"].between(0, 1).all()
+    assert (metrics["run_id"] == result.run_id).all()
+
+
+def test_event_scores_sum_to_one_per_journey(pipeline_run):
+    home, _ = pipeline_run
+    events = _table(home, "event_attribution")
+    sums = events.groupby(["model", "variant", "method", "journey_id"])["score"].sum()
+    np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-5)
+    assert set(events["method"]) == {"grad_x_input", "attention"}
+    assert set(events.loc[events["method"] == "attention", "model"]) == {"transformer_cls"}
+
+
+def test_honest_sequences_hold_no_funnel_event(pipeline_run):
+    home, _ = pipeline_run
+    events = _table(home, "event_attribution")
+    honest = events[events["variant"] == "no_funnel"]
+    assert not honest["event"].isin(["action_add_item", "cart_page_load", "checkout_page_load"]).any()
+    assert events.loc[events["variant"] == "with_funnel", "event"].isin(["action_add_item", "cart_page_load"]).any()
+
+
+def test_counterfactuals_sit_next_to_the_truth(pipeline_run):
+    home, _ = pipeline_run
+    effects, truth = _table(home, "counterfactual_effects"), _table(home, "simulator_truth")
+    assert "remove_ad_events" in set(effects["intervention"]) & set(truth["intervention"])
+    assert any(i.startswith("remove_event:") for i in effects["intervention"])
+    estimated = effects.dropna(subset=["effect"])
+    assert (estimated["ci_low"] <= estimated["effect"]).all() and (estimated["effect"] <= estimated["ci_high"]).all()
+    assert np.allclose(estimated["effect"], estimated["p_factual"] - estimated["p_counterfactual"])
+
+
+def test_mlflow_records_every_training_run_and_registers_only_honest_models(pipeline_run):
+    home, result = pipeline_run
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow' / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("journeylift")
+    runs = client.search_runs([experiment.experiment_id])
+    assert {r.data.tags["dagster.run_id"] for r in runs} == {result.run_id}
+    assert {r.info.run_name for r in runs} == {f"{m}__{v}" for m in ("lstm", "transformer_cls")
+                                               for v in ("no_funnel", "with_funnel")}
+    for run in runs:
+        assert "test_auc" in run.data.metrics and "lr" in run.data.params
+        figures = [a.path for a in client.list_artifacts(run.info.run_id, "figures")]
+        assert any(p.endswith(".png") for p in figures)
+    registered = {m.name for m in client.search_registered_models()}
+    assert registered == {"journeylift-lstm", "journeylift-transformer_cls"}
+    versions = client.search_model_versions("name='journeylift-lstm'")
+    assert {client.get_run(v.run_id).data.tags["variant"] for v in versions} == {"no_funnel"}
+
+
+def test_report_figures_and_summary(pipeline_run):
+    home, _ = pipeline_run
+    outputs = home / "outputs"
+    assert (outputs / "report_transformer_cls__no_funnel__attention.png").stat().st_size > 10_000
+    assert (outputs / "counterfactuals_lstm__no_funnel.png").exists()
+    text = summary_text(outputs)
+    assert "Test AUC" in text and "remove_ad_events" in text and "truth" in text
+    assert str(outputs) in text
