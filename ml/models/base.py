@@ -80,6 +80,22 @@ class SequenceModel(nn.Module, ABC):
         """The vector [B, H] the classification head reads."""
         return self.encode(self.embed(batch), batch.mask)
 
+    # -- training hooks: the one trainer calls these; most families keep the defaults --
+
+    def pretrain(self, data, train_indices, config, log) -> None:
+        """Self-supervised fitting before the conversion objective (e.g. masked-event
+        prediction, skip-gram). Default: nothing. ``data`` is the SequenceData,
+        ``config`` the TrainConfig, ``log`` a callable taking one string."""
+
+    def training_outputs(self, batch: JourneyBatch, epoch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits [B], extra loss summed over the batch or None) for one training step.
+
+        The trainer minimises BCE(logits) + extra. A family with a second objective
+        (a VAE's reconstruction and annealed KL terms) returns it here, computed in the
+        same forward pass. ``epoch`` starts at 1.
+        """
+        return self(batch), None
+
     def capture_attention(self, module_name: str) -> None:
         """Record the per-head weights of submodule ``module_name`` at every forward.
 

@@ -361,7 +361,7 @@ def _draw_browsing_events(
 
     is_ad_slot = _IS_AD_SLOT[code]
     sponsored = np.where(is_ad_slot, sponsored, np.where(code == STORE_PAGE, 0, NO_VALUE)).astype(np.int8)
-    feature = np.where(is_ad_slot, feature, NO_VALUE)
+    feature = np.where(is_ad_slot, feature, np.where(code == SEARCH, CORE_SEARCH, NO_VALUE))
     store = np.where(_IS_STORE_EVENT[code], store, NO_VALUE)
     return {"session": session, "code": code, "store": store, "sponsored": sponsored, "feature": feature}
 

@@ -86,6 +86,7 @@ def train_model(
         f"{sum(p.numel() for p in model.parameters()):,} parameters"
     )
 
+    model.pretrain(data, train_idx, config, emit)
     result = TrainResult(model=model)
     best_score, best_state, stale = -np.inf, None, 0
     started = time.perf_counter()
@@ -95,7 +96,10 @@ def train_model(
         total_loss, seen_journeys, seen_events = 0.0, 0, 0
         for step, batch in enumerate(loader, start=1):
             batch = batch.to(device)
-            loss = loss_fn(model(batch), batch.label)
+            logits, extra_loss = model.training_outputs(batch, epoch)
+            loss = loss_fn(logits, batch.label)
+            if extra_loss is not None:
+                loss = loss + extra_loss
             optimizer.zero_grad(set_to_none=True)
             (loss / len(batch)).backward()
             if config.grad_clip:

@@ -1,0 +1,307 @@
+"""The sessions simulator: raw contract shapes, its structural invariants, and its truth."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.simulate import CONVERSION_EVENTS, FUNNEL_EVENTS, SimulationConfig, simulate_sessions
+from ml.simulate.structural import sigmoid
+
+EVENT_DTYPES = {
+    "event_id": "str",
+    "user_id": "str",
+    "session_id": "str",
+    "event_ts": "datetime64[us]",
+    "event_type": "str",
+    "event": "str",
+    "discovery_feature": "str",
+    "store_id": "str",
+    "is_sponsored": "boolean",
+}
+STORE_DTYPES = {
+    "store_id": "str",
+    "store_name": "str",
+    "primary_tag_name": "str",
+    "primary_category_name": "str",
+    "is_nv": "bool",
+}
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate_sessions(SimulationConfig(n_users=2000, seed=7))
+
+
+@pytest.fixture(scope="module")
+def events(sim) -> pd.DataFrame:
+    """The events with their true session (events are laid out session by session)."""
+    frame = sim.events.copy()
+    frame["session_key"] = np.repeat(sim.sessions["session_key"].to_numpy(), sim.sessions["n_events"].to_numpy())
+    conversion_ts = sim.sessions.set_index("session_key")["conversion_ts"]
+    frame["before_conversion"] = ~(frame["event_ts"] >= frame["session_key"].map(conversion_ts))
+    return frame
+
+
+def test_same_seed_same_simulation_other_seed_other_one():
+    config = SimulationConfig(n_users=300, seed=3)
+    first, second = simulate_sessions(config), simulate_sessions(config)
+    for name in ("events", "dimension_store", "truth", "sessions"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+    other = simulate_sessions(SimulationConfig(n_users=300, seed=4))
+    assert not first.events["event"].equals(other.events["event"])
+
+
+def test_raw_tables_have_the_contract_columns_and_dtypes(sim):
+    assert {c: str(t) for c, t in sim.events.dtypes.items()} == EVENT_DTYPES
+    assert {c: str(t) for c, t in sim.dimension_store.dtypes.items()} == STORE_DTYPES
+    assert list(sim.truth.columns) == ["intervention", "true_effect", "n_journeys"]
+    assert list(sim.sessions.columns[:7]) == [
+        "session_key", "user_id", "intent", "p_convert", "converted", "conversion_ts", "n_pre_conversion_events",
+    ]
+    assert list(sim.event_effects.columns) == ["event", "is_sponsored", "log_odds_effect"]
+    assert list(sim.position_weights.columns) == ["position", "weight"]
+
+
+def test_event_ids_are_unique_and_sort_in_generation_order(sim):
+    ids = sim.events["event_id"]
+    assert ids.is_unique
+    assert ids.is_monotonic_increasing
+    assert ids.iloc[0] == "e00000001"
+    assert sim.sessions["session_key"].str.match(r"^s\d{7}$").all()
+    assert sim.events["user_id"].str.match(r"^u\d{6}$").all()
+
+
+def test_events_lie_in_session_order(sim, events):
+    has_id = events["session_id"].notna()
+    assert (events.loc[has_id, "session_id"] == events.loc[has_id, "session_key"]).all()
+    assert len(events) == sim.sessions["n_events"].sum()
+
+
+def test_stores_are_known_and_only_on_store_and_funnel_events(sim, events):
+    stores = sim.dimension_store
+    assert stores["store_id"].is_unique and len(stores) == 200
+    used = events["store_id"].dropna()
+    assert used.isin(stores["store_id"]).all()
+    assert (stores["is_nv"] == (stores["primary_category_name"] != "Restaurant")).all()
+    store_events = events["event_type"].isin(["store_impression", "store_click", "store_page"])
+    assert events.loc[store_events, "store_id"].notna().all()
+    assert events.loc[store_events, "is_sponsored"].notna().all()
+    assert events.loc[~store_events, "is_sponsored"].isna().all()
+    assert not events.loc[events["event_type"] == "store_page", "is_sponsored"].any()
+    non_store = events["event_type"].isin(["search", "navigation"])
+    assert events.loc[non_store, "store_id"].isna().all()
+    # a few stores take most of the traffic
+    top_share = used.value_counts(normalize=True).head(20).sum()
+    assert top_share > 0.4
+
+
+def test_vocabulary_pairs_event_types_and_events(events):
+    pairs = set(zip(events["event_type"], events["event"]))
+    assert ("store_impression", "m_card_view") in pairs
+    assert ("store_click", "m_card_click") in pairs
+    assert ("search", "core_search") in pairs
+    assert ("navigation", "m_select_tab_orders") in pairs
+    assert {e for t, e in pairs if t == "funnel"} == set(FUNNEL_EVENTS)
+    sponsored = events["is_sponsored"].fillna(False).astype(bool)
+    assert (events.loc[sponsored, "discovery_feature"] == "Sponsored Carousel").all()
+    assert events.loc[sponsored, "event_type"].isin(["store_impression", "store_click"]).all()
+    assert (events.loc[events["event"] == "core_search", "discovery_feature"] == "Core Search").all()
+
+
+def test_gaps_within_sessions_and_between_sessions(events):
+    gaps = events.groupby("session_key", sort=False)["event_ts"].diff().dropna().dt.total_seconds()
+    assert gaps.min() >= 1
+    assert gaps.max() < 30 * 60
+    spans = events.groupby("session_key", sort=False).agg(
+        user_id=("user_id", "first"), first=("event_ts", "min"), last=("event_ts", "max")
+    )
+    spans = spans.sort_values(["user_id", "first"])
+    same_user = spans["user_id"].eq(spans["user_id"].shift())
+    between = (spans["first"] - spans["last"].shift()).dt.total_seconds()[same_user]
+    assert between.min() >= 2 * 3600
+    assert events["event_ts"].min() >= pd.Timestamp("2026-10-01")
+
+
+def test_null_session_ids_cover_whole_sessions_and_resessionize_exactly(sim, events):
+    null_share = sim.sessions["session_id"].isna().mean()
+    assert 0.07 < null_share < 0.13
+    per_session = events.groupby("session_key")["session_id"].agg(lambda s: s.isna().mean())
+    assert set(per_session.unique()) <= {0.0, 1.0}
+    # what dbt does: a user's session-less events start a new session after 30 minutes of inactivity
+    loose = events[events["session_id"].isna()].sort_values(["user_id", "event_ts", "event_id"])
+    gap = loose.groupby("user_id")["event_ts"].diff()
+    starts = gap.isna() | (gap > pd.Timedelta(minutes=30))
+    recovered = starts.cumsum()
+    pairs = pd.DataFrame({"recovered": recovered, "true": loose["session_key"]}).drop_duplicates()
+    assert pairs["recovered"].is_unique and pairs["true"].is_unique
+
+
+def test_conversion_moment_is_the_first_conversion_event(sim, events):
+    conversion_events = events[events["event"].isin(CONVERSION_EVENTS)]
+    first = conversion_events.groupby("session_key")["event_ts"].min()
+    sessions = sim.sessions.set_index("session_key")
+    converted = sessions[sessions["converted"]]
+    assert set(first.index) == set(converted.index)
+    assert (first.reindex(converted.index) == converted["conversion_ts"]).all()
+    assert sessions.loc[~sessions["converted"], "conversion_ts"].isna().all()
+    order = conversion_events.pivot(index="session_key", columns="event", values="event_ts")
+    delay = (order["system_checkout_success"] - order["action_place_order"]).dt.total_seconds()
+    assert delay.between(1, 3).all()
+
+
+def test_converted_sessions_continue_after_conversion(sim, events):
+    after = events[~events["before_conversion"] & ~events["event"].isin(CONVERSION_EVENTS)]
+    converted_keys = sim.sessions.loc[sim.sessions["converted"], "session_key"]
+    assert set(after["session_key"]) == set(converted_keys)
+    orders_tab = events[events["event"] == "m_select_tab_orders"]
+    assert (~orders_tab["before_conversion"]).mean() > 0.6  # the leak: mostly seen after ordering
+    n_before = events.groupby("session_key")["before_conversion"].sum()
+    sessions = sim.sessions.set_index("session_key")
+    assert (n_before.reindex(sessions.index) == sessions["n_pre_conversion_events"]).all()
+
+
+def test_some_non_converted_sessions_abandon_a_funnel(sim, events):
+    not_converted = sim.sessions.loc[~sim.sessions["converted"], "session_key"]
+    lost = events[events["session_key"].isin(not_converted)]
+    holds = lost.groupby("session_key")["event"].agg(set).reindex(not_converted, fill_value=set())
+    with_items = holds.map(lambda s: "action_add_item" in s).mean()
+    with_cart = holds.map(lambda s: "cart_page_load" in s).mean()
+    with_checkout = holds.map(lambda s: "checkout_page_load" in s).mean()
+    assert 0.3 < with_items < 0.5
+    assert 0.1 < with_cart < with_items
+    assert 0 < with_checkout < 0.05
+    assert not holds.map(lambda s: bool(s & set(CONVERSION_EVENTS))).any()
+
+
+def test_funnel_events_come_after_browsing(events):
+    is_funnel = events["event_type"].eq("funnel")
+    funnel_started = is_funnel.groupby(events["session_key"]).cummax()
+    before_conversion_browsing_after_funnel = funnel_started & ~is_funnel & events["before_conversion"]
+    assert not before_conversion_browsing_after_funnel.any()
+
+
+def test_ads_target_high_intent_sessions(sim, events):
+    cards = events[events["event_type"].isin(["store_impression", "store_click"]) & events["before_conversion"]]
+    intent = cards["session_key"].map(sim.sessions.set_index("session_key")["intent"])
+    sponsored = cards["is_sponsored"].astype(bool)
+    high = intent > intent.median()
+    assert sponsored[high].mean() > sponsored[~high].mean() + 0.05
+
+
+def test_high_intent_sessions_browse_longer_and_click_more(sim, events):
+    browsing = events[events["before_conversion"] & ~events["event_type"].eq("funnel")]
+    per_session = browsing.groupby("session_key").agg(
+        n=("event", "size"), click_share=("event", lambda e: (e == "m_card_click").mean())
+    )
+    intent = sim.sessions.set_index("session_key")["intent"].reindex(per_session.index)
+    assert np.corrcoef(intent, per_session["n"])[0, 1] > 0.1
+    assert np.corrcoef(intent, per_session["click_share"])[0, 1] > 0.1
+
+
+def test_default_conversion_rate_and_ranking_difficulty():
+    sim = simulate_sessions(SimulationConfig(n_users=3000, seed=1))
+    converted = sim.sessions["converted"].to_numpy()
+    assert 0.25 < converted.mean() < 0.35
+    # even the true probability ranks sessions only moderately well: no model can reach 0.99
+    ranks = pd.Series(sim.sessions["p_convert"]).rank().to_numpy()
+    n_pos, n_neg = converted.sum(), (~converted).sum()
+    oracle_auc = (ranks[converted].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    assert 0.65 < oracle_auc < 0.85
+
+
+def _slow_truth(sim, config: SimulationConfig, events: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+    """p per session and the truth table, one session and one intervention at a time, from the raw events."""
+    beta = {
+        (row.event, bool(row.is_sponsored) if not pd.isna(row.is_sponsored) else False): row.log_odds_effect
+        for row in sim.event_effects.itertuples()
+    }
+    weight = dict(zip(sim.position_weights["position"], sim.position_weights["weight"]))
+    intent = sim.sessions.set_index("session_key")["intent"]
+
+    def probability(key, sequence):
+        logit = config.intercept + config.intent_effect * intent[key]
+        for position, (event, sponsored) in enumerate(sequence, start=1):
+            logit += beta[(event, sponsored)] * weight[position]
+        return 1.0 / (1.0 + np.exp(-logit))
+
+    sequences = {}
+    for key, rows in events.groupby("session_key", sort=False):
+        kept = rows[rows["before_conversion"] & ~rows["event"].isin(FUNNEL_EVENTS)]
+        sequences[key] = [(e, bool(s) if not pd.isna(s) else False) for e, s in zip(kept["event"], kept["is_sponsored"])]
+    p = pd.Series({key: probability(key, seq) for key, seq in sequences.items()})
+
+    interventions = {"remove_ad_events": lambda event, sponsored: sponsored}
+    for name in sorted({e for seq in sequences.values() for e, _ in seq}):
+        interventions[f"remove_event:{name}"] = lambda event, sponsored, name=name: event == name
+    rows = []
+    for name, removes in interventions.items():
+        effects = []
+        for key, seq in sequences.items():
+            shortened = [item for item in seq if not removes(*item)]
+            if len(shortened) < len(seq):
+                effects.append(p[key] - probability(key, shortened))
+        rows.append({"intervention": name, "true_effect": np.mean(effects), "n_journeys": len(effects)})
+    return p, pd.DataFrame(rows)
+
+
+def test_truth_matches_a_slow_per_session_computation():
+    config = SimulationConfig(n_users=60, seed=11)
+    sim = simulate_sessions(config)
+    frame = sim.events.copy()
+    frame["session_key"] = np.repeat(sim.sessions["session_key"].to_numpy(), sim.sessions["n_events"].to_numpy())
+    conversion_ts = frame["session_key"].map(sim.sessions.set_index("session_key")["conversion_ts"])
+    frame["before_conversion"] = ~(frame["event_ts"] >= conversion_ts)
+
+    p, truth = _slow_truth(sim, config, frame)
+    np.testing.assert_allclose(p.reindex(sim.sessions["session_key"]).to_numpy(), sim.sessions["p_convert"], rtol=1e-10)
+    fast = sim.truth.set_index("intervention").sort_index()
+    slow = truth.set_index("intervention").sort_index()
+    assert list(fast.index) == list(slow.index)
+    assert (fast["n_journeys"] == slow["n_journeys"]).all()
+    np.testing.assert_allclose(fast["true_effect"], slow["true_effect"], rtol=1e-9, atol=1e-12)
+
+
+def test_truth_sign_follows_the_structural_effects(sim):
+    truth = sim.truth.set_index("intervention")["true_effect"]
+    effects = sim.event_effects
+    assert truth["remove_ad_events"] > 0
+    for event, beta in effects.groupby("event")["log_odds_effect"].max().items():
+        if abs(beta) >= 0.1:  # near-zero effects are swamped by the re-ranking of the rest
+            assert np.sign(truth[f"remove_event:{event}"]) == np.sign(beta), event
+    assert truth["remove_event:m_card_click"] == truth.max()
+    assert truth["remove_event:m_select_tab_orders"] < 0
+    assert not any(name.removeprefix("remove_event:") in FUNNEL_EVENTS for name in truth.index)
+    assert (sim.truth["n_journeys"] > 0).all()
+
+
+def test_position_weights_decay_from_one_to_the_floor(sim):
+    weights = sim.position_weights
+    assert list(weights["position"]) == list(range(1, 81))
+    assert weights["weight"].iloc[0] == pytest.approx(1.0)
+    assert weights["weight"].is_monotonic_decreasing
+    assert weights["weight"].iloc[-1] > 0.3
+
+
+def test_sigmoid_of_the_structural_logit_is_p(sim):
+    assert np.all((sim.sessions["p_convert"] > 0) & (sim.sessions["p_convert"] < 1))
+    assert sigmoid(np.array([0.0]))[0] == 0.5
+
+
+def test_invalid_configs_are_refused():
+    with pytest.raises(ValueError):
+        SimulationConfig(null_session_id_share=1.5)
+    with pytest.raises(ValueError):
+        SimulationConfig(max_seconds_between_events=1800)
+    with pytest.raises(ValueError):
+        SimulationConfig(mean_sessions_per_user=0.5)
+
+
+def test_a_million_events():
+    """Size sanity at the scale the benchmarks use (a few seconds)."""
+    sim = simulate_sessions(SimulationConfig(n_users=40_000, seed=0))
+    assert len(sim.events) > 1_000_000
+    assert sim.events["event_id"].is_unique
+    assert sim.events["event_id"].is_monotonic_increasing
+    assert 0.25 < sim.sessions["converted"].mean() < 0.35
