@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import matplotlib.pyplot as plt
 import pandas as pd
 
 from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir
@@ -20,3 +21,11 @@ def publish_table(warehouse: Warehouse, name: str, frame: pd.DataFrame, preview_
         "csv": dg.MetadataValue.path(str(csv_path)),
         "preview": dg.MetadataValue.md(frame.head(preview_rows).to_markdown(index=False)),
     }
+
+
+def save_figure(fig: plt.Figure, name: str) -> str:
+    """Save `fig` as outputs/<name> and close it; return the path."""
+    path = outputs_dir() / name
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)

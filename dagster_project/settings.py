@@ -46,3 +46,22 @@ def dbt_vars() -> dict:
     """The dbt project's vars: the one copy of the funnel and conversion event lists."""
     with open(DBT_PROJECT_DIR / "dbt_project.yml") as f:
         return yaml.safe_load(f)["vars"]
+
+
+# Fast families trained by default; JOURNEYLIFT_MODELS=all trains every registered family.
+DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls")
+
+
+def model_families() -> tuple[str, ...]:
+    """The model families the graph trains: JOURNEYLIFT_MODELS (comma-separated names or `all`)."""
+    from ml.models import available_models
+
+    wanted = os.environ.get("JOURNEYLIFT_MODELS", "").strip()
+    registered = available_models()
+    if wanted == "all":
+        return tuple(registered)
+    names = tuple(n.strip() for n in wanted.split(",") if n.strip()) or DEFAULT_MODEL_FAMILIES
+    unknown = [n for n in names if n not in registered]
+    if unknown:
+        raise ValueError(f"JOURNEYLIFT_MODELS names unknown model families {unknown}; registered: {registered}")
+    return tuple(n for n in names if n in registered)

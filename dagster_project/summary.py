@@ -33,6 +33,14 @@ def summary_text(outputs: Path) -> str:
     lines += ["", "Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"]
     lines += ["  " + row for row in test.round(3).to_string().splitlines()]
 
+    board = _read(outputs, "leaderboard")
+    if board is not None:
+        promoted = board[board["is_promoted"]]
+        lines.append(
+            f"Registered in MLflow: {promoted['model'].iloc[0]} ({HONEST_VARIANT})" if len(promoted)
+            else "Registered in MLflow: none (see the leaderboard asset's promotion_reason)"
+        )
+
     best = best_honest_model(metrics)
     event_types = _read(outputs, "event_type_attribution")
     if event_types is not None:

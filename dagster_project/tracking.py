@@ -29,7 +29,8 @@ class MlflowTracking(dg.ConfigurableResource):
             or f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
         )
 
-    def _client_ready(self) -> None:
+    def use(self) -> None:
+        """Point the mlflow client (tracking and registry) at this store and experiment."""
         uri = self.resolved_uri()
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -43,7 +44,7 @@ class MlflowTracking(dg.ConfigurableResource):
     @contextmanager
     def start_run(self, context: dg.AssetExecutionContext, run_name: str, tags: dict | None = None):
         """An MLflow run for this asset materialization, tagged with the Dagster run and asset."""
-        self._client_ready()
+        self.use()
         all_tags = {
             "dagster.run_id": context.run_id,
             "dagster.asset_key": context.asset_key.to_user_string(),

@@ -28,6 +28,8 @@ EXPECTED_ASSETS = {
     "journeylift/store_attribution",
     "journeylift/counterfactual_effects",
     "journeylift/attribution_report",
+    "journeylift/leaderboard",
+    "journeylift/journey_embeddings",
 }
 
 

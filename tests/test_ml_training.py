@@ -73,8 +73,8 @@ def test_evaluate_and_predictions_align_with_the_split(data):
             alone = torch.sigmoid(model(collate_journeys(data, [journey])))
         assert float(alone) == pytest.approx(expected, abs=1e-5)
     metrics = evaluate(model, data, "test")
-    assert set(metrics) == {"auc", "log_loss", "n_journeys"}
+    assert set(metrics) == {"auc", "log_loss", "n_journeys", "ece"}
     assert metrics["n_journeys"] == len(data.indices("test"))
     frame = model_metrics(model, data)
-    assert list(frame.columns) == ["split", "auc", "log_loss", "n_journeys"]
+    assert list(frame.columns) == ["split", "auc", "log_loss", "n_journeys", "ece"]
     assert frame["split"].tolist() == ["train", "validation", "test"]

@@ -1,5 +1,27 @@
-"""Predictions and evaluation metrics of trained sequence models."""
+"""Predictions, evaluation metrics and journey embeddings of trained sequence models."""
 
-from ml.evaluation.metrics import evaluate, model_metrics, predict_logits, predict_proba, score_predictions
+from ml.evaluation.embeddings import journey_embeddings
+from ml.evaluation.leaderboard import LEADERBOARD_COLUMNS, Promotion, leaderboard, leaderboard_row, promotion_candidate
+from ml.evaluation.metrics import (
+    evaluate,
+    expected_calibration_error,
+    model_metrics,
+    predict_logits,
+    predict_proba,
+    score_predictions,
+)
 
-__all__ = ["evaluate", "model_metrics", "predict_logits", "predict_proba", "score_predictions"]
+__all__ = [
+    "LEADERBOARD_COLUMNS",
+    "Promotion",
+    "leaderboard",
+    "leaderboard_row",
+    "promotion_candidate",
+    "evaluate",
+    "expected_calibration_error",
+    "journey_embeddings",
+    "model_metrics",
+    "predict_logits",
+    "predict_proba",
+    "score_predictions",
+]

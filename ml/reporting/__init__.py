@@ -1,5 +1,10 @@
 """Figures people would rather look at than tables."""
 
-from ml.reporting.plots import POSITION_BUCKET_ORDER, attribution_report_figure, counterfactual_figure
+from ml.reporting.plots import (
+    POSITION_BUCKET_ORDER,
+    attribution_report_figure,
+    counterfactual_figure,
+    leaderboard_figure,
+)
 
-__all__ = ["POSITION_BUCKET_ORDER", "attribution_report_figure", "counterfactual_figure"]
+__all__ = ["POSITION_BUCKET_ORDER", "attribution_report_figure", "counterfactual_figure", "leaderboard_figure"]

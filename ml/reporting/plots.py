@@ -90,3 +90,22 @@ def counterfactual_figure(effects: pd.DataFrame, truth: pd.DataFrame | None, tit
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def leaderboard_figure(board: pd.DataFrame) -> plt.Figure:
+    """Test AUC per model family, variants side by side (with_funnel shows what leakage does)."""
+    pivot = board.pivot_table(index="model", columns="variant", values="test_auc")
+    pivot = pivot.sort_values("no_funnel" if "no_funnel" in pivot.columns else pivot.columns[0])
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(pivot) + 2))
+    y = np.arange(len(pivot))
+    width = 0.8 / max(len(pivot.columns), 1)
+    for i, variant in enumerate(pivot.columns):
+        ax.barh(y + i * width - 0.4 + width / 2, pivot[variant], height=width, label=variant)
+    ax.set_yticks(y, pivot.index)
+    ax.axvline(0.5, color="grey", lw=1, ls="--")
+    ax.set_xlim(0.4, 1.0)
+    ax.set_xlabel("test AUC")
+    ax.set_title("Leaderboard: test AUC by model family and variant")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -6,7 +6,9 @@ import copy
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ from ml.data import SequenceData, journey_loader
 from ml.evaluation import predict_proba, score_predictions
 from ml.models import SequenceModel
 from ml.training.config import TrainConfig
+from ml.training.distributed import ShardedBatchSampler, distributed_context, local_device, wrap_training_step
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +40,16 @@ class TrainResult:
 
     def history_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.history)
+
+
+def _autocast(precision: str, device: torch.device):
+    """A context factory: bf16 autocast where asked (or on CUDA under "auto"), else a no-op."""
+    if precision not in ("auto", "bf16", "fp32"):
+        raise ValueError(f"precision must be auto, bf16 or fp32, not {precision!r}")
+    use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    if not use_bf16:
+        return nullcontext
+    return partial(torch.autocast, device_type=device.type, dtype=torch.bfloat16)
 
 
 def _as_log(log) -> Callable[[str], None]:
@@ -64,26 +77,35 @@ def train_model(
     one per epoch, with counts and events/s.
     """
     config = config or TrainConfig()
-    emit = _as_log(log)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
     torch.manual_seed(config.seed)
-    device = next(model.parameters()).device
+    device = local_device(config.device)
+    model.to(device)
+    dist_context = distributed_context(device)
+    emit = _as_log(log) if dist_context.is_main else (lambda _message: None)
+    autocast = _autocast(config.precision, device)
 
     train_idx = data.indices("train")
     val_idx = data.indices("validation")
     if len(train_idx) == 0:
         raise ValueError("no train journeys to train on")
+    shard = None
+    if dist_context.is_distributed:
+        shard = partial(ShardedBatchSampler, rank=dist_context.rank, world_size=dist_context.world_size)
     loader = journey_loader(
-        data, train_idx, config.batch_size, shuffle=True, bucketing=config.bucketing, seed=config.seed
+        data, train_idx, config.batch_size, shuffle=True, bucketing=config.bucketing, seed=config.seed, shard=shard
     )
+    step_fn = wrap_training_step(model, dist_context, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     n_batches = len(loader)
     emit(
         f"training {getattr(model, 'name', type(model).__name__)}: {len(train_idx):,} train / "
         f"{len(val_idx):,} validation journeys, {n_batches} batches of {config.batch_size}, "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters"
+        f"{sum(p.numel() for p in model.parameters()):,} parameters, on {device}"
+        + (f", rank 0 of {dist_context.world_size}" if dist_context.is_distributed else "")
+        + (f", {config.precision} precision" if config.precision != "auto" else "")
     )
 
     model.pretrain(data, train_idx, config, emit)
@@ -96,10 +118,11 @@ def train_model(
         total_loss, seen_journeys, seen_events = 0.0, 0, 0
         for step, batch in enumerate(loader, start=1):
             batch = batch.to(device)
-            logits, extra_loss = model.training_outputs(batch, epoch)
-            loss = loss_fn(logits, batch.label)
-            if extra_loss is not None:
-                loss = loss + extra_loss
+            with autocast():
+                logits, extra_loss = step_fn(batch, epoch)
+                loss = loss_fn(logits.float(), batch.label)
+                if extra_loss is not None:
+                    loss = loss + extra_loss.float()
             optimizer.zero_grad(set_to_none=True)
             (loss / len(batch)).backward()
             if config.grad_clip:

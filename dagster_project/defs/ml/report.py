@@ -1,11 +1,11 @@
 """The attribution report: figures under outputs/, linked from the metadata and logged to MLflow."""
 
 import dagster as dg
-import matplotlib.pyplot as plt
 import pandas as pd
 from mlflow import MlflowClient
 
 from dagster_project.defs.ml.evaluation import MODEL_INS
+from dagster_project.outputs import save_figure
 from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir
 from dagster_project.summary import summary_text
 from dagster_project.tracking import MlflowTracking
@@ -16,13 +16,6 @@ from ml.reporting import attribution_report_figure, counterfactual_figure
 
 REPORT_TABLES = ("event_attribution", "event_type_attribution", "position_attribution", "counterfactual_effects")
 TRUTH = "simulator_truth"
-
-
-def _save(fig: plt.Figure, name: str) -> str:
-    path = outputs_dir() / name
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
 
 
 def _read_optional(warehouse: Warehouse, table: str) -> pd.DataFrame | None:
@@ -37,7 +30,7 @@ def _read_optional(warehouse: Warehouse, table: str) -> pd.DataFrame | None:
 @dg.asset(
     key=[OUTPUT_SCHEMA, "attribution_report"],
     ins=MODEL_INS,
-    deps=[[OUTPUT_SCHEMA, t] for t in (*REPORT_TABLES, "model_metrics", TRUTH)],
+    deps=[[OUTPUT_SCHEMA, t] for t in (*REPORT_TABLES, "model_metrics", "leaderboard", TRUTH)],
     group_name="report",
 )
 def attribution_report(
@@ -67,11 +60,11 @@ def attribution_report(
                 rows("event_attribution", frame=events, method=method),
                 title=f"{trained.model_name} on {trained.variant}: {method}",
             )
-            paths.append(_save(fig, f"report_{stem}__{method}.png"))
+            paths.append(save_figure(fig, f"report_{stem}__{method}.png"))
         fig = counterfactual_figure(
             rows("counterfactual_effects"), truth, title=f"Counterfactual effects: {trained.model_name} on {trained.variant}"
         )
-        paths.append(_save(fig, f"counterfactuals_{stem}.png"))
+        paths.append(save_figure(fig, f"counterfactuals_{stem}.png"))
         for path in paths:
             client.log_artifact(trained.mlflow_run_id, path, artifact_path="figures")
         figures.update({p.rsplit("/", 1)[-1]: dg.MetadataValue.path(p) for p in paths})

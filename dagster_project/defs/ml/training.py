@@ -6,6 +6,7 @@ import mlflow.pytorch
 import torch
 
 from dagster_project.marts import HONEST_VARIANT, LABELS, VARIANTS, read_variant, sequences_key
+from dagster_project.settings import model_families
 from dagster_project.tracking import MlflowTracking
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
@@ -14,7 +15,6 @@ from ml.evaluation import model_metrics
 from ml.models import build_model
 from ml.training import TrainConfig, train_model
 
-MODEL_FAMILIES = ("lstm", "transformer_cls")
 # Logging the model with explicit requirements skips MLflow's 7 s environment inference.
 MLFLOW_PIP_REQUIREMENTS = [f"torch=={torch.__version__.split('+')[0]}"]
 
@@ -87,7 +87,7 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
 
 
 def _log_run(result, metrics, train_config, config, model_name, variant, data) -> None:
-    """Params, per-epoch and final metrics, and the model; honest models are registered."""
+    """Params, per-epoch and final metrics, and the model (the leaderboard registers the winner)."""
     mlflow.log_params({**train_config.to_dict(), **config.model_options, "model": model_name, "variant": variant,
                        "n_journeys": data.n_journeys, "n_events": data.n_events,
                        "n_parameters": sum(p.numel() for p in result.model.parameters())})
@@ -95,7 +95,8 @@ def _log_run(result, metrics, train_config, config, model_name, variant, data) -
         epoch = int(row["epoch"])
         mlflow.log_metrics({k: float(v) for k, v in row.items() if k != "epoch"}, step=epoch)
     for row in metrics.itertuples():
-        mlflow.log_metrics({f"{row.split}_auc": row.auc, f"{row.split}_log_loss": row.log_loss})
+        mlflow.log_metrics({f"{row.split}_auc": row.auc, f"{row.split}_log_loss": row.log_loss,
+                            f"{row.split}_ece": row.ece})
     mlflow.log_metrics({"best_epoch": result.best_epoch, "train_seconds": result.train_seconds})
     mlflow.pytorch.log_model(
         result.model,
@@ -103,9 +104,7 @@ def _log_run(result, metrics, train_config, config, model_name, variant, data) -
         pip_requirements=MLFLOW_PIP_REQUIREMENTS,
         # Models take a JourneyBatch, not a tensor, so the traced pt2 format does not apply.
         serialization_format="pickle",
-        # The with_funnel variant shows what leakage does; it is never registered.
-        registered_model_name=f"journeylift-{model_name}" if variant == HONEST_VARIANT else None,
     )
 
 
-training_assets = [build_training_asset(m, v) for m in MODEL_FAMILIES for v in VARIANTS]
+training_assets = [build_training_asset(m, v) for m in model_families() for v in VARIANTS]
