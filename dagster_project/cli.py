@@ -20,7 +20,9 @@ def run_job() -> bool:
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
     job = defs().resolve_job_def("journeylift")
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        # INFO keeps the progress lines (epochs, counts, rates) and drops Dagster's step-by-step DEBUG events.
+        run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         print(f"journeylift: the run failed at {failed}; see `make dev` for the logs.", file=sys.stderr)

@@ -7,7 +7,10 @@ import pandas as pd
 
 from dagster_project.warehouse import Warehouse
 
-VARIANTS = ("no_funnel", "with_funnel")
+# no_funnel is the honest variant; the other two exist to show what leakage does:
+# with_funnel keeps funnel events, funnel_excluded_only drops them but does not cut
+# at the conversion moment (the seeds' way). Only the honest one can be promoted.
+VARIANTS = ("no_funnel", "with_funnel", "funnel_excluded_only")
 HONEST_VARIANT = "no_funnel"
 LABELS = dg.AssetKey(["marts", "fct_journey_labels"])
 STORES = dg.AssetKey(["marts", "dim_stores"])

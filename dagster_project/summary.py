@@ -52,6 +52,13 @@ def summary_text(outputs: Path) -> str:
         lines += ["", f"Top events by lift ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD})"]
         lines += [f"  {r.event:<28} lift {r.lift:6.2f}  (n={r.n_events})" for r in top.itertuples()]
 
+    leakage = _read(outputs, "leakage_report")
+    if leakage is not None:
+        lines += ["", f"Leakage report ({best}): top events by counterfactual effect per variant"]
+        for r in leakage[leakage["model"] == best].itertuples():
+            lines.append(f"  {r.variant:<21} AUC {r.test_auc:.3f}  {r.top_events}")
+        lines.append("  (funnel_excluded_only drops funnel events but keeps what happens after the order)")
+
     effects = _read(outputs, "counterfactual_effects")
     truth = _read(outputs, "simulator_truth")
     if effects is not None:

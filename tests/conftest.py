@@ -55,7 +55,7 @@ def _small_run_config(n_users: int = 400) -> dict:
     model_options = {"lstm": {"hidden_size": 32}, "transformer_cls": {"d_model": 32, "n_heads": 2, "n_layers": 1}}
     ops = {"simulated_sessions": {"config": {"n_users": n_users}}}
     for model, options in model_options.items():
-        for variant in ("no_funnel", "with_funnel"):
+        for variant in ("no_funnel", "with_funnel", "funnel_excluded_only"):
             ops[f"models__{model}__{variant}"] = {"config": {"epochs": 3, "model_options": options}}
     ops["attributions"] = {"config": {"methods": ["grad_x_input", "attention"]}}
     ops["journeylift__counterfactual_effects"] = {"config": {"n_boot": 50}}

@@ -77,3 +77,31 @@ def test_no_promotion_without_the_guard_or_without_beating_the_baseline():
     assert promotion_candidate(better, guard_passed=False).model is None
     no_baseline = better[better["model"] != "logreg_counts"]
     assert "was not trained" in promotion_candidate(no_baseline, guard_passed=True).reason
+
+
+def test_leakage_comparison_lists_auc_and_top_events_per_variant():
+    import pandas as pd
+
+    from ml.evaluation import leakage_comparison
+
+    metrics = pd.DataFrame(
+        {
+            "model": "lstm",
+            "variant": ["no_funnel", "no_funnel", "funnel_excluded_only"],
+            "split": ["validation", "test", "test"],
+            "auc": [0.75, 0.74, 0.93],
+        }
+    )
+    effects = pd.DataFrame(
+        {
+            "model": "lstm",
+            "variant": ["no_funnel"] * 3 + ["funnel_excluded_only"] * 2,
+            "intervention": ["remove_ad_events", "remove_event:m_card_click", "remove_event:core_search",
+                             "remove_event:m_select_tab_orders", "remove_event:m_card_click"],
+            "effect": [0.9, 0.08, 0.02, 0.30, 0.07],
+        }
+    )
+    table = leakage_comparison(metrics, effects, n_top=2).set_index("variant")
+    assert table.loc["no_funnel", "test_auc"] == 0.74
+    assert table.loc["no_funnel", "top_events"] == "m_card_click, core_search"  # ads are not an event
+    assert table.loc["funnel_excluded_only", "top_events"] == "m_select_tab_orders, m_card_click"

@@ -1,6 +1,7 @@
 """Predictions, evaluation metrics and journey embeddings of trained sequence models."""
 
 from ml.evaluation.embeddings import journey_embeddings
+from ml.evaluation.leakage_comparison import leakage_comparison, top_events
 from ml.evaluation.leaderboard import LEADERBOARD_COLUMNS, Promotion, leaderboard, leaderboard_row, promotion_candidate
 from ml.evaluation.metrics import (
     evaluate,
@@ -15,6 +16,8 @@ __all__ = [
     "LEADERBOARD_COLUMNS",
     "Promotion",
     "leaderboard",
+    "leakage_comparison",
+    "top_events",
     "leaderboard_row",
     "promotion_candidate",
     "evaluate",

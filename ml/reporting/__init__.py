@@ -5,6 +5,8 @@ from ml.reporting.plots import (
     attribution_report_figure,
     counterfactual_figure,
     leaderboard_figure,
+    leakage_comparison_figure,
 )
 
-__all__ = ["POSITION_BUCKET_ORDER", "attribution_report_figure", "counterfactual_figure", "leaderboard_figure"]
+__all__ = ["POSITION_BUCKET_ORDER", "attribution_report_figure", "counterfactual_figure", "leaderboard_figure",
+           "leakage_comparison_figure"]

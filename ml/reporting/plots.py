@@ -109,3 +109,35 @@ def leaderboard_figure(board: pd.DataFrame) -> plt.Figure:
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def leakage_comparison_figure(comparison: pd.DataFrame, top_events: pd.DataFrame) -> plt.Figure:
+    """Left: test AUC per model and variant. Right: the top events by counterfactual effect per
+    variant for one model, so events that only look like drivers under leakage stand out.
+
+    comparison: model, variant, test_auc
+    top_events: variant, event, effect (a few rows per variant)
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(16, 6))
+    pivot = comparison.pivot_table(index="model", columns="variant", values="test_auc")
+    pivot.plot.bar(ax=left, rot=0)
+    left.axhline(0.5, color="grey", lw=1, ls="--")
+    left.set_ylim(0.4, 1.0)
+    left.set_ylabel("test AUC")
+    left.set_title("Same journeys, three variants: what leakage does to AUC")
+    variants = list(top_events["variant"].unique())
+    labels, values, colors = [], [], []
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, variant in enumerate(variants):
+        rows = top_events[top_events["variant"] == variant]
+        labels += [f"{variant}: {e}" for e in rows["event"]]
+        values += list(rows["effect"])
+        colors += [palette[i % len(palette)]] * len(rows)
+    y = np.arange(len(labels))[::-1]
+    right.barh(y, values, color=colors)
+    right.set_yticks(y, labels)
+    right.axvline(0.0, color="grey", lw=1)
+    right.set_xlabel("counterfactual effect: mean p - p without the event")
+    right.set_title("Top attributed events per variant")
+    fig.tight_layout()
+    return fig

@@ -30,7 +30,7 @@ def _read_optional(warehouse: Warehouse, table: str) -> pd.DataFrame | None:
 @dg.asset(
     key=[OUTPUT_SCHEMA, "attribution_report"],
     ins=MODEL_INS,
-    deps=[[OUTPUT_SCHEMA, t] for t in (*REPORT_TABLES, "model_metrics", "leaderboard", TRUTH)],
+    deps=[[OUTPUT_SCHEMA, t] for t in (*REPORT_TABLES, "model_metrics", "leaderboard", "leakage_report", TRUTH)],
     group_name="report",
 )
 def attribution_report(

@@ -1,0 +1,47 @@
+{#-
+    The sequence marts' shape, written once: `kept_events` names a CTE of the
+    events a variant keeps (from int_events_enriched). Positions are re-ranked
+    1..n over the kept events and the time deltas recomputed over them, so a
+    dropped event leaves no trace in the gaps.
+-#}
+{% macro journey_sequence(kept_events) -%}
+with positioned as (
+
+    select
+        *,
+        row_number() over (
+            partition by journey_id
+            order by event_rank
+        ) as position,
+        lag(event_at) over (
+            partition by journey_id
+            order by event_rank
+        ) as prev_kept_event_at
+
+    from {{ kept_events }}
+
+)
+
+select
+    cast(journey_id as {{ dbt.type_string() }}) as journey_id,
+    cast(user_id as {{ dbt.type_string() }}) as user_id,
+    cast(split as {{ dbt.type_string() }}) as split,
+    cast(position as {{ dbt.type_int() }}) as position,
+    cast(event_id as {{ dbt.type_string() }}) as event_id,
+    cast(event_at as {{ dbt.type_timestamp() }}) as event_at,
+    cast(event_type as {{ dbt.type_string() }}) as event_type,
+    cast(event as {{ dbt.type_string() }}) as event,
+    cast(discovery_feature as {{ dbt.type_string() }}) as discovery_feature,
+    cast(store_id as {{ dbt.type_string() }}) as store_id,
+    cast(store_name as {{ dbt.type_string() }}) as store_name,
+    cast(primary_tag_name as {{ dbt.type_string() }}) as primary_tag_name,
+    cast(primary_category_name as {{ dbt.type_string() }}) as primary_category_name,
+    cast(is_nv as {{ dbt.type_boolean() }}) as is_nv,
+    cast(is_sponsored as {{ dbt.type_boolean() }}) as is_sponsored,
+    cast(
+        coalesce({{ seconds_between('prev_kept_event_at', 'event_at') }}, 0)
+        as {{ type_double() }}
+    ) as seconds_since_prev
+
+from positioned
+{%- endmacro %}
