@@ -29,6 +29,16 @@ def summary_text(outputs: Path) -> str:
     if metrics is None:
         return "\n".join(lines + [f"no outputs yet under {outputs}: run `make run`."])
     lines.append(f"run_id: {metrics['run_id'].iloc[0]}")
+    guard = _read(outputs, "leakage_guard")
+    if guard is not None:
+        mode = guard["mode"].iloc[0]
+        if guard["passed"].all():
+            lines.append(f"Leakage guard ({mode}): passed, {guard['message'].iloc[0]} on {guard['table'].iloc[0]}")
+        else:
+            lines.append(f"Leakage guard ({mode}): FAILED on {guard['table'].iloc[0]}")
+            lines += [f"  - {m}" for m in guard["message"]]
+        if mode != "block":
+            lines.append("  WARNING: JOURNEYLIFT_LEAKAGE_GUARD=warn, so a leak would not have stopped training")
     test = metrics[metrics["split"] == "test"].pivot_table(index="variant", columns="model", values="auc")
     lines += ["", "Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"]
     lines += ["  " + row for row in test.round(3).to_string().splitlines()]

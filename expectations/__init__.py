@@ -1,5 +1,21 @@
 """Great Expectations suites (JSON, versioned with the code) and the runner that validates a frame."""
 
-from expectations.guard import GuardFailure, GuardResult, load_suite, validate_frame
+from expectations.guard import (
+    GuardFailure,
+    GuardReport,
+    GuardResult,
+    leakage_guard,
+    load_suite,
+    single_feature_aucs,
+    validate_frame,
+)
 
-__all__ = ["GuardFailure", "GuardResult", "load_suite", "validate_frame"]
+__all__ = [
+    "GuardFailure",
+    "GuardReport",
+    "GuardResult",
+    "leakage_guard",
+    "load_suite",
+    "single_feature_aucs",
+    "validate_frame",
+]

@@ -13,10 +13,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-EXAMPLE_ID_COLUMNS = ("journey_id", "event_id")
+EXAMPLE_ID_COLUMNS = ("journey_id", "event_id", "column_name", "user_id")
 
 # GX logs a progress bar per validation; the guard reports its own results.
 logging.getLogger("great_expectations").setLevel(logging.WARNING)
@@ -62,6 +63,103 @@ class GuardResult:
 def load_suite(name: str) -> dict:
     with open(SUITES_DIR / f"{name}.json") as f:
         return json.load(f)
+
+
+@dataclass
+class GuardReport:
+    """Every suite of the leakage guard on one table."""
+
+    table: str
+    results: list[GuardResult]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return all(r.success for r in self.results)
+
+    @property
+    def failures(self) -> list[GuardFailure]:
+        return [f for r in self.results for f in r.failures]
+
+    @property
+    def n_expectations(self) -> int:
+        return sum(r.n_expectations for r in self.results)
+
+
+# Columns that identify rows or come from the audit join; never features on their own.
+NON_FEATURE_COLUMNS = ("journey_id", "user_id", "event_id", "split", "event_at", "conversion_at")
+
+
+def leakage_guard(
+    audit: pd.DataFrame, table: str, parameters: dict, labels: pd.DataFrame | None = None
+) -> GuardReport:
+    """Run every leakage suite on a sequences/feature table.
+
+    audit: the table's rows with each journey's `conversion_at` joined on (the dbt view
+        `leakage_audit_no_funnel`, or a user's file joined to their labels).
+    parameters: funnel_event_types, funnel_events, label_column_patterns, single_feature_auc_max.
+    labels: journey_id, converted — enables the single-feature AUC check.
+
+    Suites: `no_funnel_sequences` on the rows (funnel events, temporal leakage, contract
+    columns, duplicates), `feature_columns` on the column names (label-like names),
+    `user_splits` on the distinct (user_id, split) pairs, and `single_feature_auc` on each
+    column's AUC against the label.
+    """
+    results = [validate_frame(audit, "no_funnel_sequences", table, parameters)]
+    table_columns = [c for c in audit.columns if c != "conversion_at"]
+    names = pd.DataFrame({"column_name": table_columns})
+    results.append(validate_frame(names, "feature_columns", table, parameters))
+    if {"user_id", "split"} <= set(audit.columns):
+        pairs = audit[["user_id", "split"]].drop_duplicates()
+        results.append(validate_frame(pairs, "user_splits", table, parameters))
+    notes = []
+    if labels is not None and "journey_id" in audit.columns:
+        aucs = single_feature_aucs(audit, labels)
+        results.append(validate_frame(aucs, "single_feature_auc", table, parameters))
+    else:
+        notes.append("single-feature AUC check skipped: no labels given")
+    return GuardReport(table, results, notes)
+
+
+def single_feature_aucs(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """column_name, auc: how well each feature column alone separates converted journeys.
+
+    Each event carries its journey's label. Numeric and boolean columns are scored as they
+    are; a categorical column by the label rate of its value, computed out of fold (two
+    folds by journey) so that an id-like column cannot score by memorising. AUC is
+    symmetrised: max(auc, 1 - auc).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    label = frame["journey_id"].map(labels.set_index("journey_id")["converted"]).astype(float)
+    known = label.notna()
+    frame, label = frame[known], label[known].to_numpy()
+    if len(np.unique(label)) < 2:
+        return pd.DataFrame({"column_name": [], "auc": []})
+    fold = (pd.util.hash_array(frame["journey_id"].to_numpy(dtype=object)) % 2).astype(bool)
+    rows = []
+    for column in frame.columns:
+        if column in NON_FEATURE_COLUMNS:
+            continue
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            score = values.astype(float).fillna(-1.0).to_numpy()
+        else:
+            score = _out_of_fold_rate(values.astype(str).to_numpy(), label, fold)
+        auc = roc_auc_score(label, score)
+        rows.append({"column_name": column, "auc": float(max(auc, 1.0 - auc))})
+    return pd.DataFrame(rows)
+
+
+def _out_of_fold_rate(values: np.ndarray, label: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Each row's value scored by the label rate of that value in the other fold (prior if unseen)."""
+    prior = label.mean()
+    score = np.full(len(values), prior)
+    for held_out in (False, True):
+        fit = fold != held_out
+        rates = pd.Series(label[fit]).groupby(values[fit]).mean()
+        score[fold == held_out] = pd.Series(values[fold == held_out]).map(rates).fillna(prior).to_numpy()
+    return score
 
 
 def validate_frame(frame: pd.DataFrame, suite_name: str, table: str, parameters: dict) -> GuardResult:

@@ -63,3 +63,30 @@ def test_dbt_tests_become_asset_checks():
 
 def test_dbt_build_args():
     assert dbt_build_args() == ["build"]
+
+
+def _guard_blocking_in_subprocess(mode: str | None):
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from dagster_project.definitions import defs\n"
+        "import dagster as dg\n"
+        "key = dg.AssetCheckKey(dg.AssetKey(['marts', 'fct_journey_sequences_no_funnel']), 'no_funnel_leakage_guard')\n"
+        "d = defs()\n"
+        "print('BLOCKING', next(s for c in d.asset_checks for s in c.check_specs if s.key == key).blocking)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JOURNEYLIFT_LEAKAGE_GUARD"}
+    if mode is not None:
+        env["JOURNEYLIFT_LEAKAGE_GUARD"] = mode
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_guard_blocks_by_default_and_only_an_explicit_logged_switch_makes_it_warn():
+    assert "BLOCKING True" in _guard_blocking_in_subprocess(None).stdout
+    warned = _guard_blocking_in_subprocess("warn")
+    assert "BLOCKING False" in warned.stdout
+    assert "does NOT stop training" in warned.stderr
+    typo = _guard_blocking_in_subprocess("off")
+    assert typo.returncode != 0 and "must be one of" in typo.stderr

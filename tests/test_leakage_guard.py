@@ -13,14 +13,18 @@ NO_FUNNEL = dg.AssetKey(["marts", "fct_journey_sequences_no_funnel"])
 GX_GUARD = dg.AssetCheckKey(NO_FUNNEL, "no_funnel_leakage_guard")
 HONEST_MODELS = [dg.AssetKey(["models", f"{m}__no_funnel"]) for m in ("lstm", "transformer_cls")]
 
-# Each injection copies a real row of a converted journey and makes it leak.
+# Each injection tampers with the built mart the way a bug upstream would.
+COPY_CONVERTED_ROW = """
+    insert into marts.fct_journey_sequences_no_funnel
+    select * replace ({changes})
+    from marts.fct_journey_sequences_no_funnel
+    where journey_id in (select journey_id from marts.fct_journey_labels where converted)
+    limit 1"""
 INJECTIONS = {
-    "funnel event (by event name)": """
-        insert into marts.fct_journey_sequences_no_funnel
-        select * replace ('leak-funnel' as event_id, 'cart_page_load' as event, position + 1000 as position)
-        from marts.fct_journey_sequences_no_funnel
-        where journey_id in (select journey_id from marts.fct_journey_labels where converted)
-        limit 1""",
+    "funnel event (by event_type)": COPY_CONVERTED_ROW.format(
+        changes="'leak-type' as event_id, 'funnel' as event_type, 'tap_buy_button' as event, position + 1000 as position"),
+    "funnel event (by event name)": COPY_CONVERTED_ROW.format(
+        changes="'leak-funnel' as event_id, 'cart_page_load' as event, position + 1000 as position"),
     "event at or after the conversion moment": """
         insert into marts.fct_journey_sequences_no_funnel
         select s.* replace ('leak-after' as event_id, l.conversion_at + interval 5 minute as event_at,
@@ -29,6 +33,17 @@ INJECTIONS = {
         join marts.fct_journey_labels l using (journey_id)
         where l.converted
         limit 1""",
+    "label-derived column": "alter table marts.fct_journey_sequences_no_funnel add column checkout_id varchar default 'leak-c1'",
+    "predicts the label almost perfectly on its own": """
+        alter table marts.fct_journey_sequences_no_funnel add column basket_value double;
+        update marts.fct_journey_sequences_no_funnel s set basket_value = case when l.converted then 42 else 0 end
+        from marts.fct_journey_labels l where l.journey_id = s.journey_id""",
+    "the same user in more than one of train, validation and test": """
+        update marts.fct_journey_sequences_no_funnel
+        set split = case when split = 'test' then 'train' else 'test' end, event_id = 'leak-split-' || event_id
+        where event_id = (select min(event_id) from marts.fct_journey_sequences_no_funnel where position = 2)""",
+    "duplicate event": COPY_CONVERTED_ROW.format(changes="position + 1000 as position"),
+    "duplicate journey": COPY_CONVERTED_ROW.format(changes="'leak-dup' as event_id"),
 }
 
 
@@ -62,7 +77,7 @@ def test_injected_leak_fails_the_guard_and_training_does_not_run(
     ]
     assert evaluation.check_name == "no_funnel_leakage_guard" and not evaluation.passed
     failures = evaluation.metadata["failures"].value
-    assert leak in failures and "marts.fct_journey_sequences_no_funnel" in failures
-    assert "leak-" in str(evaluation.metadata["example_row"].value)
+    (line,) = [line for line in failures.splitlines() if leak in line][:1]
+    assert "marts.fct_journey_sequences_no_funnel" in line and "example row:" in line
     materialized = {e.asset_key for e in result.all_events if e.event_type_value == "ASSET_MATERIALIZATION"}
     assert not materialized & set(HONEST_MODELS)

@@ -145,4 +145,5 @@ def test_report_figures_and_summary(pipeline_run):
     text = summary_text(outputs)
     assert "Test AUC" in text and "remove_ad_events" in text and "truth" in text
     assert "Leakage report" in text and "funnel_excluded_only" in text
+    assert "Leakage guard (block): passed" in text
     assert str(outputs) in text
