@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +53,7 @@ class GuardResult:
     n_rows: int
     n_expectations: int
     failures: list[GuardFailure] = field(default_factory=list)
+    docs_url: str | None = None
 
     @property
     def success(self) -> bool:
@@ -85,13 +85,21 @@ class GuardReport:
     def n_expectations(self) -> int:
         return sum(r.n_expectations for r in self.results)
 
+    @property
+    def docs_url(self) -> str | None:
+        return self.results[0].docs_url if self.results else None
+
 
 # Columns that identify rows or come from the audit join; never features on their own.
 NON_FEATURE_COLUMNS = ("journey_id", "user_id", "event_id", "split", "event_at", "conversion_at")
 
 
 def leakage_guard(
-    audit: pd.DataFrame, table: str, parameters: dict, labels: pd.DataFrame | None = None
+    audit: pd.DataFrame,
+    table: str,
+    parameters: dict,
+    labels: pd.DataFrame | None = None,
+    docs_root: Path | None = None,
 ) -> GuardReport:
     """Run every leakage suite on a sequences/feature table.
 
@@ -99,23 +107,27 @@ def leakage_guard(
         `leakage_audit_no_funnel`, or a user's file joined to their labels).
     parameters: funnel_event_types, funnel_events, label_column_patterns, single_feature_auc_max.
     labels: journey_id, converted — enables the single-feature AUC check.
+    docs_root: a folder for GX's file project and Data Docs (see validate_frame).
 
     Suites: `no_funnel_sequences` on the rows (funnel events, temporal leakage, contract
     columns, duplicates), `feature_columns` on the column names (label-like names),
     `user_splits` on the distinct (user_id, split) pairs, and `single_feature_auc` on each
     column's AUC against the label.
     """
-    results = [validate_frame(audit, "no_funnel_sequences", table, parameters)]
+    def validate(frame: pd.DataFrame, suite_name: str) -> GuardResult:
+        return validate_frame(frame, suite_name, table, parameters, docs_root)
+
+    results = [validate(audit, "no_funnel_sequences")]
     table_columns = [c for c in audit.columns if c != "conversion_at"]
     names = pd.DataFrame({"column_name": table_columns})
-    results.append(validate_frame(names, "feature_columns", table, parameters))
+    results.append(validate(names, "feature_columns"))
     if {"user_id", "split"} <= set(audit.columns):
         pairs = audit[["user_id", "split"]].drop_duplicates()
-        results.append(validate_frame(pairs, "user_splits", table, parameters))
+        results.append(validate(pairs, "user_splits"))
     notes = []
     if labels is not None and "journey_id" in audit.columns:
         aucs = single_feature_aucs(audit, labels)
-        results.append(validate_frame(aucs, "single_feature_auc", table, parameters))
+        results.append(validate(aucs, "single_feature_auc"))
     else:
         notes.append("single-feature AUC check skipped: no labels given")
     return GuardReport(table, results, notes)
@@ -162,34 +174,45 @@ def _out_of_fold_rate(values: np.ndarray, label: np.ndarray, fold: np.ndarray) -
     return score
 
 
-def validate_frame(frame: pd.DataFrame, suite_name: str, table: str, parameters: dict) -> GuardResult:
-    """Validate `frame` (the contents of `table`) against the named suite."""
-    import great_expectations as gx  # imported late: 3 s, and only the guard needs it
+def validate_frame(
+    frame: pd.DataFrame, suite_name: str, table: str, parameters: dict, docs_root: Path | None = None
+) -> GuardResult:
+    """Validate `frame` (the contents of `table`) against the named suite.
 
-    spec = load_suite(suite_name)
+    With `docs_root`, GX keeps a file project in `<docs_root>/gx` and updates its Data Docs (an HTML
+    site with every validation) on each run; without it, nothing is written.
+    """
+    import great_expectations as gx  # imported late: 3 s, and only the guard needs it
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
+    spec = load_suite(suite_name)
+    if docs_root is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        context = gx.get_context(mode="file", project_root_dir=str(docs_root))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    name = f"{table}__{suite_name}"
     batch = (
-        context.data_sources.add_pandas("journeylift")
-        .add_dataframe_asset(table)
+        context.data_sources.add_or_update_pandas("journeylift")
+        .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe("whole_table")
     )
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_name, expectations=spec["expectations"]))
-    validation = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{suite_name}-{uuid.uuid4().hex[:8]}", data=batch, suite=suite)
-    )
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=spec["expectations"]))
+    validation = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
     id_columns = [c for c in EXAMPLE_ID_COLUMNS if c in frame.columns]
-    report = validation.run(
-        batch_parameters={"dataframe": frame},
-        expectation_parameters=parameters,
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": id_columns},
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[validation],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")] if docs_root is not None else [],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": id_columns},
+        )
     )
-    failures = [
-        _failure(r, table, frame, id_columns) for r in report.results if not r.success
-    ]
-    return GuardResult(suite_name, table, len(frame), len(report.results), failures)
+    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+    (report,) = run.run_results.values()
+    failures = [_failure(r, table, frame, id_columns) for r in report.results if not r.success]
+    docs_url = context.get_docs_sites_urls()[0]["site_url"] if docs_root is not None else None
+    return GuardResult(suite_name, table, len(frame), len(report.results), failures, docs_url)
 
 
 def _failure(result, table: str, frame: pd.DataFrame, id_columns: list[str]) -> GuardFailure:

@@ -36,6 +36,9 @@ def test_run_succeeds_and_the_guard_passes(pipeline_run):
     checks = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     guard = [c for c in checks if c.check_name == "no_funnel_leakage_guard"]
     assert guard and guard[0].passed
+    docs = guard[0].metadata["data_docs"].value
+    assert docs.startswith("file://") and docs.endswith("index.html")
+    assert (pipeline_run[0] / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
     assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
 
 

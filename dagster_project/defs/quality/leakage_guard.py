@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.outputs import publish_table
-from dagster_project.settings import dbt_vars
+from dagster_project.settings import dbt_vars, journeylift_home
 from dagster_project.warehouse import Warehouse
 from expectations import GuardReport, leakage_guard
 
@@ -66,6 +66,8 @@ def check_result(report: GuardReport, mode: str = "block") -> dg.AssetCheckResul
     }
     if report.notes:
         metadata["notes"] = "; ".join(report.notes)
+    if report.docs_url:
+        metadata["data_docs"] = dg.MetadataValue.url(report.docs_url)
     if report.failures:
         metadata["failures"] = dg.MetadataValue.md("\n".join(f"- {f.message}" for f in report.failures))
         first_example = next((f.example for f in report.failures if f.example), None)
@@ -91,7 +93,10 @@ def no_funnel_leakage_guard(context: dg.AssetCheckExecutionContext, warehouse: W
         context.log.warning("leakage guard in warn mode (JOURNEYLIFT_LEAKAGE_GUARD=warn): training is not stopped")
     audit = warehouse.read_table("marts.leakage_audit_no_funnel")
     labels = warehouse.read_table("marts.fct_journey_labels", columns="journey_id, converted")
-    report = leakage_guard(audit, "marts.fct_journey_sequences_no_funnel", guard_parameters(), labels=labels)
+    report = leakage_guard(
+        audit, "marts.fct_journey_sequences_no_funnel", guard_parameters(), labels=labels,
+        docs_root=journeylift_home(),  # GX keeps its project in <home>/gx
+    )
     result = check_result(report, MODE)
     publish_table(warehouse, "leakage_guard", report_rows(report).assign(mode=MODE))
     return result
