@@ -8,7 +8,13 @@ but its conversion; events without a store or a discovery feature.
 
 dbt runs once for the module (`dbt build`: models, unit tests, data tests);
 then rows that leak are injected into the built no_funnel table to show the
-singular leakage tests fail.
+singular leakage tests fail. That build's raw events lack the optional
+`is_ghost_ad` column and there is no `ad_experiment` table, as in a user's own
+data without an ad holdout.
+
+A second build adds the optional ad holdout: `is_ghost_ad` on the events, a
+holdout user whose organic cards stand where sponsored ones would have been,
+and the `ad_experiment` table; fct_ad_experiment_journeys is checked row by row.
 """
 
 from __future__ import annotations
@@ -86,20 +92,56 @@ def expected_split(user_id: str) -> str:
     return "test" if bucket >= 85 else "validation" if bucket >= 70 else "train"
 
 
-def write_raw_tables(warehouse: Path) -> None:
+# The optional ad holdout. u_conv, u_open and u_direct are in treatment; u_gap is outside the
+# experiment; u_hold and u_late are in the holdout; u_silent is in it but has no events.
+# (..., is_sponsored, is_ghost_ad): the RAW_EVENTS rows get is_ghost_ad null.
+EXPERIMENT_EVENTS = [
+    # u_hold, s_hold: two ghost slots (a card and the click on it) before converting at 13:03,
+    # one more after it (cut).
+    ("h1", "u_hold", "s_hold", ts("13:00:00"), "store_impression", "m_card_view", "Home Feed", "st_a", False, True),
+    ("h2", "u_hold", "s_hold", ts("13:01:00"), "store_click", "m_card_click", "Home Feed", "st_a", False, True),
+    ("h3", "u_hold", "s_hold", ts("13:02:00"), "store_page", "store_page_load", None, "st_a", False, False),
+    ("h4", "u_hold", "s_hold", ts("13:03:00"), "funnel", "action_place_order", None, "st_a", False, None),
+    ("h5", "u_hold", "s_hold", ts("13:04:00"), "store_impression", "m_card_view", "Home Feed", "st_b", False, True),
+    # u_hold, s_hold2: no ghost slot; never converts.
+    ("h6", "u_hold", "s_hold2", ts("13:00:00", day=2), "store_impression", "m_card_view", "Core Search", "st_b", False, False),
+    ("h7", "u_hold", "s_hold2", ts("13:01:00", day=2), "search", "core_search", "Core Search", None, None, None),
+    # u_late, s_late: its only ghost ad ties with the conversion moment, so the cut drops it.
+    ("l1", "u_late", "s_late", ts("14:00:00"), "store_impression", "m_card_view", "Home Feed", "st_b", False, False),
+    ("l2", "u_late", "s_late", ts("14:01:00"), "funnel", "action_place_order", None, "st_b", False, None),
+    ("l3", "u_late", "s_late", ts("14:01:00"), "store_impression", "m_card_view", "Home Feed", "st_a", False, True),
+]
+
+AD_EXPERIMENT = [
+    ("u_conv", "treatment"),
+    ("u_open", "treatment"),
+    ("u_direct", "treatment"),
+    ("u_hold", "holdout"),
+    ("u_late", "holdout"),
+    ("u_silent", "holdout"),
+]
+
+EVENT_COLUMNS = """
+    event_id varchar, user_id varchar, session_id varchar, event_ts timestamp,
+    event_type varchar, event varchar, discovery_feature varchar,
+    store_id varchar, is_sponsored boolean
+"""
+
+
+def write_raw_tables(warehouse: Path, with_ad_experiment: bool = False) -> None:
+    """The raw contract tables; with the optional is_ghost_ad column and ad_experiment table on request."""
     con = duckdb.connect(str(warehouse))
     try:
         con.sql("create schema raw")
-        con.sql(
-            """
-            create table raw.events (
-                event_id varchar, user_id varchar, session_id varchar, event_ts timestamp,
-                event_type varchar, event varchar, discovery_feature varchar,
-                store_id varchar, is_sponsored boolean
-            )
-            """
-        )
-        con.executemany("insert into raw.events values (?, ?, ?, ?, ?, ?, ?, ?, ?)", RAW_EVENTS)
+        if with_ad_experiment:
+            con.sql(f"create table raw.events ({EVENT_COLUMNS}, is_ghost_ad boolean)")
+            rows = [row + (None,) for row in RAW_EVENTS] + EXPERIMENT_EVENTS
+            con.executemany("insert into raw.events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            con.sql("create table raw.ad_experiment (user_id varchar, arm varchar)")
+            con.executemany("insert into raw.ad_experiment values (?, ?)", AD_EXPERIMENT)
+        else:
+            con.sql(f"create table raw.events ({EVENT_COLUMNS})")
+            con.executemany("insert into raw.events values (?, ?, ?, ?, ?, ?, ?, ?, ?)", RAW_EVENTS)
         con.sql(
             """
             create table raw.dimension_store (
@@ -133,6 +175,13 @@ class DbtProject:
             "--log-path", str(self.scratch / "logs"),
         ]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+
+    def execute(self, sql: str, parameters: list | None = None) -> None:
+        con = duckdb.connect(str(self.warehouse))
+        try:
+            con.execute(sql, parameters or [])
+        finally:
+            con.close()
 
     def query(self, sql: str) -> list[tuple]:
         con = duckdb.connect(str(self.warehouse), read_only=True)
@@ -177,6 +226,16 @@ def built(tmp_path_factory) -> DbtProject:
     return project
 
 
+@pytest.fixture(scope="module")
+def built_with_experiment(tmp_path_factory) -> DbtProject:
+    home = tmp_path_factory.mktemp("journeylift_home_experiment")
+    project = DbtProject(home, tmp_path_factory.mktemp("dbt_scratch_experiment"))
+    write_raw_tables(project.warehouse, with_ad_experiment=True)
+    result = project.run("build")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    return project
+
+
 # --- what a user reads in the marts ---------------------------------------------------------
 
 
@@ -198,6 +257,8 @@ def test_models_land_in_staging_intermediate_and_marts_schemas(built):
         ("marts", "fct_journey_sequences_with_funnel"),
         ("marts", "dim_stores"),
         ("marts", "leakage_audit_no_funnel"),
+        ("staging", "stg_sessions__ad_experiment"),
+        ("marts", "fct_ad_experiment_journeys"),
     } <= relations
 
 
@@ -218,6 +279,17 @@ SEQUENCE_COLUMNS = [
     ("is_nv", "BOOLEAN"),
     ("is_sponsored", "BOOLEAN"),
     ("seconds_since_prev", "DOUBLE"),
+]
+
+
+AD_EXPERIMENT_COLUMNS = [
+    ("journey_id", "VARCHAR"),
+    ("user_id", "VARCHAR"),
+    ("split", "VARCHAR"),
+    ("arm", "VARCHAR"),
+    ("is_exposed", "BOOLEAN"),
+    ("n_ad_slots", "INTEGER"),
+    ("converted", "BOOLEAN"),
 ]
 
 
@@ -249,6 +321,7 @@ SEQUENCE_COLUMNS = [
             ],
         ),
         ("leakage_audit_no_funnel", SEQUENCE_COLUMNS + [("conversion_at", "TIMESTAMP")]),
+        ("fct_ad_experiment_journeys", AD_EXPERIMENT_COLUMNS),
     ],
 )
 def test_mart_columns_match_the_developers_contract(built, table, columns):
@@ -403,3 +476,82 @@ def test_event_at_conversion_moment_fails_the_temporal_test(built):
         result = built.run("test", "--select", "assert_no_funnel_sequences_end_before_conversion")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "FAIL 1 assert_no_funnel_sequences_end_before_conversion" in result.stdout
+
+
+# --- the optional ad holdout ----------------------------------------------------------------
+
+
+def test_without_the_optional_column_and_table_the_experiment_is_empty(built):
+    """raw.events without is_ghost_ad and no raw.ad_experiment: the build passed (the fixture),
+    every event reads as no ghost ad, and the experiment relations exist, empty, with their columns."""
+    assert built.query(
+        "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'ad_experiment'"
+    ) == [(0,)]
+    assert ("is_ghost_ad",) not in built.query(
+        "select column_name from information_schema.columns where table_schema = 'raw' and table_name = 'events'"
+    )
+    assert built.query("select distinct is_ghost_ad from staging.stg_sessions__events") == [(False,)]
+    assert built.query("select distinct is_ghost_ad from intermediate.int_events_enriched") == [(False,)]
+    assert built.query(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'staging' and table_name = 'stg_sessions__ad_experiment' order by ordinal_position"
+    ) == [("user_id", "VARCHAR"), ("arm", "VARCHAR")]
+    assert built.query("select count(*) from staging.stg_sessions__ad_experiment") == [(0,)]
+    assert built.query("select count(*) from marts.fct_ad_experiment_journeys") == [(0,)]
+
+
+def test_ad_experiment_journeys(built_with_experiment):
+    rows = built_with_experiment.query(
+        "select journey_id, user_id, split, arm, is_exposed, n_ad_slots, converted "
+        "from marts.fct_ad_experiment_journeys order by journey_id"
+    )
+    split = expected_split
+    assert rows == [
+        # c1 (sponsored card) and c5 (sponsored store page) before the order; c2's null is not sponsored.
+        ("s_conv", "u_conv", split("u_conv"), "treatment", True, 2, True),
+        # the journey is its conversion alone: nothing before the cut.
+        ("s_direct", "u_direct", split("u_direct"), "treatment", False, 0, True),
+        # h1 and h2 are ghost slots before the order; h5 comes after it.
+        ("s_hold", "u_hold", split("u_hold"), "holdout", True, 2, True),
+        ("s_hold2", "u_hold", split("u_hold"), "holdout", False, 0, False),
+        # l3's ghost ad ties with the conversion moment: cut, so not exposed.
+        ("s_late", "u_late", split("u_late"), "holdout", False, 0, True),
+        ("s_open", "u_open", split("u_open"), "treatment", False, 0, False),
+        # u_gap is outside the experiment; u_silent is in it with no journey.
+    ]
+
+
+def test_ghost_flags_ride_through_staging_and_intermediate_but_not_into_sequences(built_with_experiment):
+    ghosts = built_with_experiment.query(
+        "select event_id, is_sponsored from intermediate.int_events_enriched where is_ghost_ad order by event_id"
+    )
+    assert ghosts == [("h1", False), ("h2", False), ("h5", False), ("l3", False)]
+    assert built_with_experiment.query(
+        "select count(*) from staging.stg_sessions__events where is_ghost_ad is null"
+    ) == [(0,)]
+    for table in ("fct_journey_sequences_no_funnel", "fct_journey_sequences_with_funnel"):
+        columns = built_with_experiment.query(
+            "select column_name, data_type from information_schema.columns "
+            f"where table_schema = 'marts' and table_name = '{table}' order by ordinal_position"
+        )
+        assert columns == SEQUENCE_COLUMNS, table
+    # a ghost card is an ordinary organic card in the model's input
+    assert built_with_experiment.query(
+        "select event_id, position, is_sponsored from marts.fct_journey_sequences_no_funnel "
+        "where journey_id = 's_hold' order by position"
+    ) == [("h1", 1, False), ("h2", 2, False), ("h3", 3, False)]
+
+
+def test_sponsored_event_in_the_holdout_fails_the_holdout_test(built_with_experiment):
+    project = built_with_experiment
+    project.execute(
+        "insert into intermediate.int_events_enriched (event_id, journey_id, user_id, event_at, is_sponsored) "
+        "values ('leak_ad', 's_hold2', 'u_hold', ?, true)",
+        [ts("13:02:00", day=2)],
+    )
+    try:
+        result = project.run("test", "--select", "assert_holdout_journeys_hold_no_sponsored_event")
+    finally:
+        project.execute("delete from intermediate.int_events_enriched where event_id = 'leak_ad'")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAIL 1 assert_holdout_journeys_hold_no_sponsored_event" in result.stdout

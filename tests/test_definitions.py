@@ -9,6 +9,9 @@ from dagster_project.definitions import defs
 EXPECTED_ASSETS = {
     "raw/events",
     "raw/dimension_store",
+    "raw/ad_experiment",
+    "staging/stg_sessions__ad_experiment",
+    "marts/fct_ad_experiment_journeys",
     "journeylift/simulator_truth",
     "staging/stg_sessions__events",
     "staging/stg_sessions__stores",

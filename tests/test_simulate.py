@@ -19,6 +19,7 @@ EVENT_DTYPES = {
     "discovery_feature": "str",
     "store_id": "str",
     "is_sponsored": "boolean",
+    "is_ghost_ad": "boolean",
 }
 STORE_DTYPES = {
     "store_id": "str",
@@ -47,7 +48,7 @@ def events(sim) -> pd.DataFrame:
 def test_same_seed_same_simulation_other_seed_other_one():
     config = SimulationConfig(n_users=300, seed=3)
     first, second = simulate_sessions(config), simulate_sessions(config)
-    for name in ("events", "dimension_store", "truth", "sessions"):
+    for name in ("events", "dimension_store", "truth", "sessions", "ad_experiment"):
         pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
     other = simulate_sessions(SimulationConfig(n_users=300, seed=4))
     assert not first.events["event"].equals(other.events["event"])
@@ -62,6 +63,7 @@ def test_raw_tables_have_the_contract_columns_and_dtypes(sim):
     ]
     assert list(sim.event_effects.columns) == ["event", "is_sponsored", "log_odds_effect"]
     assert list(sim.position_weights.columns) == ["position", "weight"]
+    assert {c: str(t) for c, t in sim.ad_experiment.dtypes.items()} == {"user_id": "str", "arm": "str"}
 
 
 def test_event_ids_are_unique_and_sort_in_generation_order(sim):
@@ -220,6 +222,8 @@ def _slow_truth(sim, config: SimulationConfig, events: pd.DataFrame) -> tuple[pd
     weight = dict(zip(sim.position_weights["position"], sim.position_weights["weight"]))
     intent = sim.sessions.set_index("session_key")["intent"]
 
+    arm = sim.sessions.set_index("session_key")["user_id"].map(sim.ad_experiment.set_index("user_id")["arm"])
+
     def probability(key, sequence):
         logit = config.intercept + config.intent_effect * intent[key]
         for position, (event, sponsored) in enumerate(sequence, start=1):
@@ -243,11 +247,17 @@ def _slow_truth(sim, config: SimulationConfig, events: pd.DataFrame) -> tuple[pd
             if len(shortened) < len(seq):
                 effects.append(p[key] - probability(key, shortened))
         rows.append({"intervention": name, "true_effect": np.mean(effects), "n_journeys": len(effects)})
+    # the experiment: exposed treatment sessions, each sponsored event swapped for its organic self in its slot
+    effects = []
+    for key, seq in sequences.items():
+        if arm[key] == "treatment" and any(sponsored for _, sponsored in seq):
+            effects.append(p[key] - probability(key, [(event, False) for event, _ in seq]))
+    rows.append({"intervention": "ad_experiment_exposed", "true_effect": np.mean(effects), "n_journeys": len(effects)})
     return p, pd.DataFrame(rows)
 
 
 def test_truth_matches_a_slow_per_session_computation():
-    config = SimulationConfig(n_users=60, seed=11)
+    config = SimulationConfig(n_users=60, seed=11, holdout_share=0.3)
     sim = simulate_sessions(config)
     frame = sim.events.copy()
     frame["session_key"] = np.repeat(sim.sessions["session_key"].to_numpy(), sim.sessions["n_events"].to_numpy())
@@ -261,6 +271,7 @@ def test_truth_matches_a_slow_per_session_computation():
     assert list(fast.index) == list(slow.index)
     assert (fast["n_journeys"] == slow["n_journeys"]).all()
     np.testing.assert_allclose(fast["true_effect"], slow["true_effect"], rtol=1e-9, atol=1e-12)
+    assert "ad_experiment_exposed" in fast.index
 
 
 def test_truth_sign_follows_the_structural_effects(sim):
@@ -296,6 +307,8 @@ def test_invalid_configs_are_refused():
         SimulationConfig(max_seconds_between_events=1800)
     with pytest.raises(ValueError):
         SimulationConfig(mean_sessions_per_user=0.5)
+    with pytest.raises(ValueError):
+        SimulationConfig(holdout_share=1.0)
 
 
 def test_a_million_events():
@@ -305,3 +318,157 @@ def test_a_million_events():
     assert sim.events["event_id"].is_unique
     assert sim.events["event_id"].is_monotonic_increasing
     assert 0.25 < sim.sessions["converted"].mean() < 0.35
+
+
+# --- the randomized ad holdout ---------------------------------------------------------------
+
+
+def _with_arm_and_session(sim) -> pd.DataFrame:
+    """Events with their true session, the user's arm and whether they are browsing events."""
+    frame = sim.events.copy()
+    sessions = sim.sessions
+    frame["session_key"] = np.repeat(sessions["session_key"].to_numpy(), sessions["n_events"].to_numpy())
+    frame["arm"] = frame["user_id"].map(sim.ad_experiment.set_index("user_id")["arm"])
+    rank = frame.groupby("session_key", sort=False).cumcount()
+    frame["is_browsing"] = rank < frame["session_key"].map(sessions.set_index("session_key")["n_browsing_events"])
+    return frame
+
+
+def test_every_user_has_one_arm_in_the_configured_shares(sim):
+    experiment = sim.ad_experiment
+    assert experiment["user_id"].is_unique
+    assert set(experiment["user_id"]) == set(sim.events["user_id"])
+    assert len(experiment) == 2000
+    assert set(experiment["arm"]) == {"treatment", "holdout"}
+    assert (experiment["arm"] == "holdout").sum() == 200  # round(0.1 * 2000)
+    wider = simulate_sessions(SimulationConfig(n_users=1000, seed=7, holdout_share=0.35))
+    assert (wider.ad_experiment["arm"] == "holdout").sum() == 350
+    # the sessions frame carries the same arm
+    arm = sim.sessions["user_id"].map(experiment.set_index("user_id")["arm"])
+    assert (arm == sim.sessions["arm"]).all()
+
+
+def test_arms_are_independent_of_intent():
+    sim = simulate_sessions(SimulationConfig(n_users=20_000, seed=5, holdout_share=0.5))
+    sessions = sim.sessions
+    first = sessions.drop_duplicates("user_id")  # the user part of intent shows in every session
+    by_arm = first.groupby("arm")["intent"]
+    difference = by_arm.mean()["treatment"] - by_arm.mean()["holdout"]
+    standard_error = np.sqrt((by_arm.var() / by_arm.size()).sum())
+    assert abs(difference) < 4 * standard_error
+    # exposure (would-be ads) is equally likely in both arms: targeting does not depend on the arm
+    exposed = (sessions["n_ad_slots"] > 0).groupby(sessions["arm"]).mean()
+    assert abs(exposed["treatment"] - exposed["holdout"]) < 0.02
+
+
+def test_holdout_users_see_no_sponsored_event(sim):
+    events = _with_arm_and_session(sim)
+    holdout = events[events["arm"] == "holdout"]
+    assert len(holdout) > 0
+    assert not holdout["is_sponsored"].fillna(False).any()
+    assert not (holdout["discovery_feature"] == "Sponsored Carousel").any()
+    assert events.loc[events["arm"] == "treatment", "is_sponsored"].fillna(False).any()
+
+
+def test_ghost_ads_only_in_the_holdout_on_organic_cards(sim):
+    events = _with_arm_and_session(sim)
+    ghost = events["is_ghost_ad"].fillna(False).astype(bool)
+    assert ghost.any()
+    assert (events.loc[ghost, "arm"] == "holdout").all()
+    assert events.loc[ghost, "event_type"].isin(["store_impression", "store_click"]).all()
+    assert not events.loc[ghost, "is_sponsored"].any()
+    assert not (events.loc[ghost, "discovery_feature"] == "Sponsored Carousel").any()
+    assert events.loc[ghost, "store_id"].notna().all()
+    # the flag is null exactly where sponsorship is (events that are never ad slots)
+    assert (events["is_ghost_ad"].isna() == events["is_sponsored"].isna()).all()
+    # in the holdout, ghost cards are about as common as sponsored cards in treatment
+    cards = events[events["event_type"].isin(["store_impression", "store_click"]) & events["is_browsing"]]
+    ghost_share = cards.loc[cards["arm"] == "holdout", "is_ghost_ad"].astype(bool).mean()
+    sponsored_share = cards.loc[cards["arm"] == "treatment", "is_sponsored"].astype(bool).mean()
+    assert abs(ghost_share - sponsored_share) < 0.03
+
+
+def test_ghost_slots_are_where_the_sponsored_cards_would_have_been():
+    """Same seed with and without the experiment: browsing is drawn identically, so the holdout's
+    ghost slots are exactly the slots that carry a sponsored card when nobody is held out."""
+    with_holdout = simulate_sessions(SimulationConfig(n_users=1500, seed=9, holdout_share=0.3))
+    without = simulate_sessions(SimulationConfig(n_users=1500, seed=9, holdout_share=0.0))
+    assert (with_holdout.sessions["n_browsing_events"] == without.sessions["n_browsing_events"]).all()
+    first = _with_arm_and_session(with_holdout)
+    first = first[first["is_browsing"]].reset_index(drop=True)
+    second = _with_arm_and_session(without)
+    second = second[second["is_browsing"]].reset_index(drop=True)
+    assert (first["session_key"] == second["session_key"]).all()
+    assert (first["event"] == second["event"]).all()
+
+    holdout = first["arm"] == "holdout"
+    assert holdout.any() and (~holdout).any()
+    would_be_sponsored = second["is_sponsored"].fillna(False).astype(bool)
+    ghost = first["is_ghost_ad"].fillna(False).astype(bool)
+    assert (ghost[holdout] == would_be_sponsored[holdout]).all()
+    assert not ghost[~holdout].any()
+    # treatment users see exactly what they would have seen without the experiment
+    for column in ("is_sponsored", "store_id", "discovery_feature"):
+        pd.testing.assert_series_equal(first.loc[~holdout, column], second.loc[~holdout, column])
+    # a ghost card takes the organic feature the slot would have had unsponsored
+    organic = first.loc[ghost, "discovery_feature"]
+    assert organic.isin(["Core Search", "Traditional Carousel", "Home Feed", "Cuisine Filter"]).all()
+
+
+def test_a_ghost_ad_counts_as_the_organic_card_for_conversion():
+    """p of a holdout session is the structural formula with is_sponsored false on its ghosts."""
+    config = SimulationConfig(n_users=80, seed=2, holdout_share=0.5)
+    sim = simulate_sessions(config)
+    frame = sim.events.copy()
+    frame["session_key"] = np.repeat(sim.sessions["session_key"].to_numpy(), sim.sessions["n_events"].to_numpy())
+    conversion_ts = frame["session_key"].map(sim.sessions.set_index("session_key")["conversion_ts"])
+    frame["before_conversion"] = ~(frame["event_ts"] >= conversion_ts)
+    assert frame["is_ghost_ad"].fillna(False).any()
+    p, _ = _slow_truth(sim, config, frame)
+    np.testing.assert_allclose(p.reindex(sim.sessions["session_key"]).to_numpy(), sim.sessions["p_convert"], rtol=1e-10)
+
+
+def test_experimental_truth_is_the_swap_effect_and_below_removal(sim):
+    truth = sim.truth.set_index("intervention")
+    swap, removal = truth.loc["ad_experiment_exposed"], truth.loc["remove_ad_events"]
+    # both over the exposed treatment sessions (holdout sessions hold no sponsored event)
+    assert swap["n_journeys"] == removal["n_journeys"]
+    exposed_treatment = (sim.sessions["arm"] == "treatment") & (sim.sessions["n_ad_slots"] > 0)
+    assert swap["n_journeys"] == exposed_treatment.sum()
+    # sponsorship raises conversion, but less than the whole card does
+    assert 0 < swap["true_effect"] < removal["true_effect"]
+
+
+def test_the_experiment_recovers_the_truth_at_scale():
+    """Exposed treatment minus ghost-exposed holdout, in expected conversion, estimates the truth."""
+    sim = simulate_sessions(SimulationConfig(n_users=60_000, seed=4, holdout_share=0.5))
+    sessions = sim.sessions[sim.sessions["n_ad_slots"] > 0]
+    by_arm = sessions.groupby("arm")["p_convert"].mean()
+    truth = sim.truth.set_index("intervention").loc["ad_experiment_exposed", "true_effect"]
+    assert by_arm["treatment"] - by_arm["holdout"] == pytest.approx(truth, rel=0.15)
+
+
+def test_no_holdout_no_experiment():
+    sim = simulate_sessions(SimulationConfig(n_users=300, seed=3, holdout_share=0.0))
+    assert sim.ad_experiment.empty
+    assert list(sim.ad_experiment.columns) == ["user_id", "arm"]
+    assert not sim.events["is_ghost_ad"].fillna(False).any()
+    assert "ad_experiment_exposed" not in set(sim.truth["intervention"])
+    assert (sim.sessions["arm"] == "treatment").all()
+
+
+def test_no_holdout_reproduces_the_simulation_from_before_the_experiment():
+    """Pinned from the simulator as it was before the ad experiment existed (n_users=300, seed=3):
+    the experiment's own random stream leaves every earlier table and column as it was."""
+    sim = simulate_sessions(SimulationConfig(n_users=300, seed=3, holdout_share=0.0))
+    events = sim.events.drop(columns="is_ghost_ad")
+    assert len(events) == 8809
+    assert int(pd.util.hash_pandas_object(events, index=False).sum()) == 1179301270268429428
+    earlier_sessions = sim.sessions.drop(columns=["arm", "n_ad_slots"])
+    assert int(pd.util.hash_pandas_object(earlier_sessions, index=False).sum()) == 14150174031091663058
+    np.testing.assert_allclose(
+        sim.truth["true_effect"],
+        [0.04681026856106938, 0.0016771195816123615, 0.08152435116048701, 0.04384086056661166,
+         0.019820847578556972, -0.005094958395983607, -0.026264139955299786, -0.0021399396115029906],
+        rtol=1e-12,
+    )

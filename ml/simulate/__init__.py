@@ -2,6 +2,7 @@
 
 from ml.simulate.sessions import SessionsSimulation, SimulationConfig, simulate_sessions
 from ml.simulate.structural import (
+    AD_EXPERIMENT_EXPOSED,
     BROWSING_EVENTS,
     CONVERSION_EVENTS,
     FUNNEL_EVENTS,
@@ -11,6 +12,7 @@ from ml.simulate.structural import (
 )
 
 __all__ = [
+    "AD_EXPERIMENT_EXPOSED",
     "BROWSING_EVENTS",
     "CONVERSION_EVENTS",
     "FUNNEL_EVENTS",

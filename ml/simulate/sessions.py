@@ -1,7 +1,8 @@
 r"""Seeded simulator of the sessions domain, with a known structural model.
 
-It writes the raw contract tables of design.md (``events``, ``dimension_store``)
-and the truth every estimate downstream is scored against (``simulator_truth``).
+It writes the raw contract tables of design.md (``events``, ``dimension_store``,
+and the optional ``ad_experiment``) and the truth every estimate downstream is
+scored against (``simulator_truth``).
 
 The structural model
 --------------------
@@ -75,6 +76,54 @@ true effect is, over the sessions holding at least one removed event,
 
 both from the formula above with the session's own z_s, the remaining events
 re-ranked 1..k as a model would see the shortened sequence.
+
+The ad experiment (a randomized holdout)
+----------------------------------------
+Exactly round(holdout_share * U) users, drawn at random and independently of
+intent, are in the ``holdout`` arm, the rest in ``treatment`` (the
+``ad_experiment`` table: user_id, arm; no rows when holdout_share = 0, which
+disables the experiment). Behaviour and targeting are drawn the same way in
+both arms: every card (impression, or click with no impression before it) gets
+its sponsored draw P(sponsored | z) as above. For a holdout user, a card drawn
+as sponsored is *not* shown as an ad: the slot shows an organic card instead
+(is_sponsored false; the discovery feature it would have had unsponsored, i.e.
+Core Search after a search, else a feed feature; a store drawn by popularity)
+marked ``is_ghost_ad = true``; a click on it inherits the flag, as a click
+inherits sponsorship. In p_s a ghost card counts with its organic beta
+(beta[event, False]). This holds for post-conversion cards too (they do not
+enter p_s). ``is_ghost_ad`` is null where ``is_sponsored`` is (events that are
+never ad slots), false on every other event.
+
+The experimental estimand (``ad_experiment_exposed``): over the *treatment*
+sessions holding at least one sponsored browsing event (the exposed ones),
+
+    mean_s [ p_s - p_s(every sponsored event swapped for its organic counterpart) ],
+
+where the swap keeps each event in its slot and position and only sets
+is_sponsored false: the logit changes by
+sum_{t sponsored} (beta[event_t, True] - beta[event_t, False]) * w(t).
+Because the arms are randomized and the ghost slots are the would-be sponsored
+slots, E[converted | treatment, exposed] - E[converted | holdout, ghost-exposed]
+equals this estimand: the experiment identifies it.
+
+How it relates to ``remove_ad_events``: both are over the same sessions (the
+treatment sessions with >= 1 sponsored event; holdout sessions hold no
+sponsored event, so ``remove_ad_events`` is defined over treatment sessions
+only), but removal *drops* the sponsored events (the slot disappears, its
+organic effect with it, and the later events move up to heavier position
+weights), whereas the experiment *swaps* sponsored for organic (the slot
+stays). Removal measures "the card and its sponsorship" (logit change
+beta[e, True] * w(t) plus re-ranking), the experiment only "the sponsorship"
+(beta[e, True] - beta[e, False]); so with the default effects the experimental
+effect is smaller (about 0.03 against 0.05 at the default simulation).
+
+Random streams: the arms and the ghost cards' stores come from a stream of
+their own (the seed's spawn key ``_EXPERIMENT_STREAM``); so with
+holdout_share = 0 every pre-existing table and column is exactly what it was
+before the experiment existed, for the same seed. With holdout_share > 0 the
+browsing events are drawn identically (the ghost slots are exactly the
+would-be sponsored slots), but holdout sessions' conversion probabilities
+change, and the draws after conversion shift with them.
 """
 
 from __future__ import annotations
@@ -99,12 +148,15 @@ from ml.simulate.structural import (
     event_effects_frame,
     position_weights_frame,
     sigmoid,
+    true_ad_experiment_effect,
     true_removal_effects,
 )
 
 logger = logging.getLogger("journeylift.simulate")
 
 SESSION_GAP_SECONDS = 30 * 60  # dbt's session_gap_minutes: within-session gaps stay below it
+TREATMENT, HOLDOUT = "treatment", "holdout"  # the arms of the ad experiment
+_EXPERIMENT_STREAM = 1  # spawn key of the experiment's random stream (the main stream is the seed's root)
 
 
 @dataclass(frozen=True)
@@ -120,6 +172,7 @@ class SimulationConfig:
     max_events_per_session: int = 80  # cap on browsing events per session (= the longest position weight)
     n_stores: int = 200
     null_session_id_share: float = 0.1  # share of sessions whose events all carry session_id = null
+    holdout_share: float = 0.1  # share of users in the ad holdout (no sponsored cards; ghost ads); 0 disables the experiment
 
     # intent z = user part + session part
     user_intent_sd: float = 0.8  # sd of the user's lasting intent
@@ -153,6 +206,8 @@ class SimulationConfig:
             raise ValueError("max_events_per_session must be at least 1")
         if not 0 <= self.null_session_id_share <= 1:
             raise ValueError("null_session_id_share must lie in [0, 1]")
+        if not 0 <= self.holdout_share < 1:
+            raise ValueError("holdout_share must lie in [0, 1)")
         if not 1 <= self.max_seconds_between_events < SESSION_GAP_SECONDS:
             raise ValueError("max_seconds_between_events must lie in [1, 1800)")
         if self.min_hours_between_sessions * 3600 <= SESSION_GAP_SECONDS:
@@ -180,6 +235,7 @@ class SessionsSimulation:
     sessions: pd.DataFrame  # one row per session: latents, label and counts
     event_effects: pd.DataFrame  # beta: event, is_sponsored, log_odds_effect
     position_weights: pd.DataFrame  # w: position, weight
+    ad_experiment: pd.DataFrame  # raw `ad_experiment` table: user_id, arm (no rows when holdout_share = 0)
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -248,24 +304,65 @@ def _draw_categorical(rng: np.random.Generator, probabilities: np.ndarray) -> np
     return np.minimum(draws, probabilities.shape[1] - 1)  # guards float round-off in the last bin
 
 
+# ---------------------------------------------------------------- the ad experiment
+def _assign_holdout(config: SimulationConfig, experiment_rng: np.random.Generator) -> np.ndarray:
+    """Per user: in the holdout. Exactly round(holdout_share * n_users) users, drawn at random."""
+    n_holdout = int(round(config.holdout_share * config.n_users))
+    in_holdout = np.zeros(config.n_users, dtype=bool)
+    in_holdout[experiment_rng.permutation(config.n_users)[:n_holdout]] = True
+    return in_holdout
+
+
+@dataclass
+class _Ghosting:
+    """Turns a holdout user's would-be sponsored cards into ghost ads, on the experiment's stream."""
+
+    session_in_holdout: np.ndarray  # bool per session
+    experiment_rng: np.random.Generator
+    popularity: np.ndarray
+
+    def ghost_slots(self, session: np.ndarray, drawn_sponsored: np.ndarray, is_card: np.ndarray) -> np.ndarray:
+        """0/1 per event: a card drawn as sponsored for a holdout user."""
+        return (drawn_sponsored & is_card & self.session_in_holdout[session]).astype(np.int8)
+
+    def swap_in_organic_cards(
+        self, ghost: np.ndarray, store: np.ndarray, sponsored: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """In each ghost slot an organic card: not sponsored, a store drawn by popularity.
+
+        Draws nothing (and so leaves every stream as it was) when there is no ghost slot.
+        """
+        is_ghost = ghost == 1
+        store, sponsored = store.copy(), sponsored.copy()
+        n_ghosts = int(is_ghost.sum())
+        if n_ghosts:
+            store[is_ghost] = self.experiment_rng.choice(len(self.popularity), size=n_ghosts, p=self.popularity)
+        sponsored[is_ghost] = 0
+        return store, sponsored
+
+
 # ---------------------------------------------------------------- the simulation
 def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> SessionsSimulation:
     """Simulate users' sessions from the structural model (see the module docstring)."""
     started = time.perf_counter()
     rng = np.random.default_rng(config.seed)
+    # the experiment draws from its own stream, so the main stream is the same with or without it
+    experiment_rng = np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(_EXPERIMENT_STREAM,)))
     dimension_store = simulate_stores(config.n_stores, rng)
     popularity = store_popularity(config.n_stores, config.store_zipf_exponent, rng)
 
-    # users and sessions, with intent
+    # users and sessions, with intent; users randomized to the ad holdout, independently of intent
     sessions_per_user = 1 + rng.poisson(config.mean_sessions_per_user - 1, size=config.n_users)
     session_user = np.repeat(np.arange(config.n_users), sessions_per_user)
     n_sessions = len(session_user)
     user_intent = rng.normal(0.0, config.user_intent_sd, size=config.n_users)
     intent = user_intent[session_user] + rng.normal(0.0, config.session_intent_sd, size=n_sessions)
+    user_in_holdout = _assign_holdout(config, experiment_rng)
+    ghosting = _Ghosting(user_in_holdout[session_user], experiment_rng, popularity)
 
     # browsing events, then the conversion they (and intent) drive
     browsing_lengths = _draw_browsing_lengths(config, rng, intent)
-    browsing = _draw_browsing_events(config, rng, intent, browsing_lengths, popularity)
+    browsing = _draw_browsing_events(config, rng, intent, browsing_lengths, popularity, ghosting)
     sequences = BrowsingSequences(
         session=browsing["session"], code=browsing["code"], is_sponsored=browsing["sponsored"] == 1, n_sessions=n_sessions
     )
@@ -276,7 +373,7 @@ def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> Sessions
     funnel_kind = _draw_funnel_kind(config, rng, converted)
     funnel = _draw_funnel_events(rng, funnel_kind, browsing, browsing_lengths, popularity)
     post_lengths = np.where(converted, rng.integers(1, 5, size=n_sessions), 0)
-    post = _draw_post_conversion_events(config, rng, intent, post_lengths, popularity)
+    post = _draw_post_conversion_events(config, rng, intent, post_lengths, popularity, ghosting)
 
     log = _interleave_sessions([browsing, funnel, post], [browsing_lengths, funnel["lengths"], post_lengths])
     session_lengths = browsing_lengths + funnel["lengths"] + post_lengths
@@ -289,9 +386,14 @@ def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> Sessions
     events = _events_frame(config, ids, log, session_user, null_session, event_seconds, dimension_store)
     sessions = _sessions_frame(
         config, ids, session_user, null_session, intent, p_convert, converted, log, session_lengths,
-        browsing_lengths, funnel, event_seconds,
+        browsing_lengths, funnel, event_seconds, user_in_holdout,
     )
     truth = true_removal_effects(config.conversion_model, intent, sequences)
+    if config.holdout_share > 0:
+        in_treatment = ~user_in_holdout[session_user]
+        truth = pd.concat(
+            [truth, true_ad_experiment_effect(config.conversion_model, intent, sequences, in_treatment)], ignore_index=True
+        )
     simulation = SessionsSimulation(
         events=events,
         dimension_store=dimension_store,
@@ -301,10 +403,12 @@ def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> Sessions
         position_weights=position_weights_frame(
             config.max_events_per_session, config.position_weight_floor, config.position_weight_decay
         ),
+        ad_experiment=_ad_experiment_frame(config, ids, user_in_holdout),
     )
     logger.info(
-        "simulated %d users, %d sessions, %d events (conversion rate %.3f, %d stores) in %.2fs",
-        config.n_users, n_sessions, len(events), converted.mean(), config.n_stores, time.perf_counter() - started,
+        "simulated %d users (%d in the ad holdout), %d sessions, %d events (conversion rate %.3f, %d stores) in %.2fs",
+        config.n_users, int(user_in_holdout.sum()), n_sessions, len(events), converted.mean(), config.n_stores,
+        time.perf_counter() - started,
     )
     return simulation
 
@@ -326,8 +430,13 @@ def _draw_browsing_events(
     intent: np.ndarray,
     lengths: np.ndarray,
     popularity: np.ndarray,
+    ghosting: _Ghosting,
 ) -> dict[str, np.ndarray]:
-    """Per browsing event: session, code, store, sponsored (-1/0/1) and discovery feature."""
+    """Per browsing event: session, code, store, sponsored and ghost (-1/0/1) and discovery feature.
+
+    A holdout user's card drawn as sponsored becomes a ghost: an organic card (the feature it
+    would have had unsponsored, a store of its own) in the same slot, before any click inherits it.
+    """
     session = np.repeat(np.arange(len(lengths)), lengths)
     first_row = np.repeat(_row_offsets(lengths), lengths)
     event_intent = intent[session]
@@ -345,13 +454,17 @@ def _draw_browsing_events(
     latest_navigation = _latest_earlier(_IS_NAVIGATION[code], first_row)
     after_search = latest_search > latest_navigation  # the card sits in search results
     feed_feature = ORGANIC_FEED_FEATURES[_draw_categorical(rng, np.broadcast_to(ORGANIC_FEED_SHARES, (n, 3)))]
-    feature = np.where(sponsored == 1, SPONSORED_CAROUSEL, np.where(after_search, CORE_SEARCH, feed_feature))
+    organic_feature = np.where(after_search, CORE_SEARCH, feed_feature)
+    ghost = ghosting.ghost_slots(session, sponsored == 1, _IS_AD_SLOT[code])
+    store, sponsored = ghosting.swap_in_organic_cards(ghost, store, sponsored)
+    feature = np.where(sponsored == 1, SPONSORED_CAROUSEL, organic_feature)
 
     # a click opens the latest card the session saw
     latest_view = _latest_earlier(code == CARD_VIEW, first_row)
     click_on_view = (code == CARD_CLICK) & (latest_view >= 0)
     source = latest_view[click_on_view]
     store[click_on_view], sponsored[click_on_view], feature[click_on_view] = store[source], sponsored[source], feature[source]
+    ghost[click_on_view] = ghost[source]
 
     # a store page shows the store of the latest click, else of the latest card
     latest_click = _latest_earlier(code == CARD_CLICK, first_row)
@@ -361,9 +474,10 @@ def _draw_browsing_events(
 
     is_ad_slot = _IS_AD_SLOT[code]
     sponsored = np.where(is_ad_slot, sponsored, np.where(code == STORE_PAGE, 0, NO_VALUE)).astype(np.int8)
+    ghost = np.where(sponsored == NO_VALUE, NO_VALUE, ghost).astype(np.int8)
     feature = np.where(is_ad_slot, feature, np.where(code == SEARCH, CORE_SEARCH, NO_VALUE))
     store = np.where(_IS_STORE_EVENT[code], store, NO_VALUE)
-    return {"session": session, "code": code, "store": store, "sponsored": sponsored, "feature": feature}
+    return {"session": session, "code": code, "store": store, "sponsored": sponsored, "ghost": ghost, "feature": feature}
 
 
 def _draw_funnel_kind(config: SimulationConfig, rng: np.random.Generator, converted: np.ndarray) -> np.ndarray:
@@ -413,6 +527,7 @@ def _draw_funnel_events(
         "code": code,
         "store": session_store[session],
         "sponsored": np.full(n, NO_VALUE, dtype=np.int8),
+        "ghost": np.full(n, NO_VALUE, dtype=np.int8),
         "feature": np.full(n, NO_VALUE),
         "lengths": lengths,
     }
@@ -424,8 +539,9 @@ def _draw_post_conversion_events(
     intent: np.ndarray,
     lengths: np.ndarray,
     popularity: np.ndarray,
+    ghosting: _Ghosting,
 ) -> dict[str, np.ndarray]:
-    """After the order: mostly the orders tab first, then cards and tabs."""
+    """After the order: mostly the orders tab first, then cards and tabs (a holdout user's ads ghosted)."""
     session = np.repeat(np.arange(len(lengths)), lengths)
     n = len(session)
     opens_orders = (_rank_within(lengths) == 0) & (rng.random(n) < _FIRST_POST_ORDERS_SHARE)
@@ -434,11 +550,15 @@ def _draw_post_conversion_events(
     sponsored_chance = sigmoid(config.sponsored_base_logit + config.sponsored_intent_slope * intent[session])
     sponsored = np.where(is_card, rng.random(n) < sponsored_chance, NO_VALUE).astype(np.int8)
     feed_feature = ORGANIC_FEED_FEATURES[_draw_categorical(rng, np.broadcast_to(ORGANIC_FEED_SHARES, (n, 3)))]
+    store = np.where(is_card, rng.choice(len(popularity), size=n, p=popularity), NO_VALUE)
+    ghost = ghosting.ghost_slots(session, sponsored == 1, is_card)
+    store, sponsored = ghosting.swap_in_organic_cards(ghost, store, sponsored)
     return {
         "session": session,
         "code": code,
-        "store": np.where(is_card, rng.choice(len(popularity), size=n, p=popularity), NO_VALUE),
+        "store": store,
         "sponsored": sponsored,
+        "ghost": np.where(is_card, ghost, NO_VALUE).astype(np.int8),
         "feature": np.where(is_card, np.where(sponsored == 1, SPONSORED_CAROUSEL, feed_feature), NO_VALUE),
     }
 
@@ -448,7 +568,7 @@ def _interleave_sessions(blocks: list[dict[str, np.ndarray]], block_lengths: lis
     session_lengths = np.sum(block_lengths, axis=0)
     n_rows = int(session_lengths.sum())
     session_first_row = _row_offsets(session_lengths)
-    fields = ("code", "store", "sponsored", "feature")
+    fields = ("code", "store", "sponsored", "ghost", "feature")
     log = {field: np.empty(n_rows, dtype=blocks[0][field].dtype) for field in fields}
     rows_before_block = np.zeros_like(session_lengths)
     for block, lengths in zip(blocks, block_lengths):
@@ -546,8 +666,16 @@ def _events_frame(
             "discovery_feature": _take_or_null(FEATURES, log["feature"]),
             "store_id": _take_or_null(store_ids, log["store"]),
             "is_sponsored": pd.arrays.BooleanArray(log["sponsored"] == 1, log["sponsored"] == NO_VALUE),
+            "is_ghost_ad": pd.arrays.BooleanArray(log["ghost"] == 1, log["ghost"] == NO_VALUE),
         }
     )
+
+
+def _ad_experiment_frame(config: SimulationConfig, ids: _Identifiers, user_in_holdout: np.ndarray) -> pd.DataFrame:
+    """The raw `ad_experiment` table: every user and its arm; no rows when the experiment is off."""
+    users = ids.users if config.holdout_share > 0 else ids.users[:0]
+    arms = np.where(user_in_holdout, HOLDOUT, TREATMENT)[: len(users)]
+    return pd.DataFrame({"user_id": pd.array(users, dtype="str"), "arm": pd.array(arms.astype(object), dtype="str")})
 
 
 def _sessions_frame(
@@ -563,8 +691,14 @@ def _sessions_frame(
     browsing_lengths: np.ndarray,
     funnel: dict[str, np.ndarray],
     event_seconds: np.ndarray,
+    user_in_holdout: np.ndarray,
 ) -> pd.DataFrame:
-    """Per-session latents and counts; session_key is the session's id even where the events carry null."""
+    """Per-session latents and counts; session_key is the session's id even where the events carry null.
+
+    ``arm`` is the user's experiment arm (treatment for everyone when the experiment is off);
+    ``n_ad_slots`` counts the session's browsing events that are sponsored (treatment) or ghost
+    ads (holdout), i.e. the ad slots before any conversion.
+    """
     origin = np.datetime64(config.start, "s")
     first_rows = _row_offsets(session_lengths)
     order_rows = np.flatnonzero(log["code"] == PLACE_ORDER)  # one per converted session, the conversion moment
@@ -574,6 +708,7 @@ def _sessions_frame(
     conversion_ts[~converted] = np.datetime64("NaT")
     # before the order: browsing, add items, cart and checkout; a non-converted session: everything
     pre_conversion = np.where(converted, browsing_lengths + funnel["lengths"] - 2, session_lengths)
+    is_browsing = _rank_within(session_lengths) < np.repeat(browsing_lengths, session_lengths)
     return pd.DataFrame(
         {
             "session_key": pd.array(ids.sessions, dtype="str"),
@@ -588,5 +723,9 @@ def _sessions_frame(
             "session_id": _take_or_null(ids.sessions, np.where(null_session, NO_VALUE, np.arange(len(null_session)))),
             "first_event_id": pd.array(ids.events[first_rows], dtype="str"),
             "started_at": (origin + event_seconds[first_rows].astype("timedelta64[s]")).astype("datetime64[us]"),
+            "arm": pd.array(np.where(user_in_holdout[session_user], HOLDOUT, TREATMENT).astype(object), dtype="str"),
+            "n_ad_slots": np.bincount(
+                log["session"][is_browsing & ((log["sponsored"] == 1) | (log["ghost"] == 1))], minlength=len(session_lengths)
+            ).astype(np.int64),
         }
     )

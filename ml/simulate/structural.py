@@ -11,7 +11,7 @@ integer codes into ``BROWSING_EVENTS``; a browsing event's *effect key* is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -183,6 +183,31 @@ def true_removal_effects(model: ConversionModel, intent: np.ndarray, browsing: B
         effect = float(np.mean(factual[touched] - counterfactual[touched])) if n_touched else float("nan")
         rows.append((name, effect, n_touched))
     truth = pd.DataFrame(rows, columns=["intervention", "true_effect", "n_journeys"])
+    truth["intervention"] = truth["intervention"].astype("str")
+    truth["n_journeys"] = truth["n_journeys"].astype(np.int64)
+    return truth
+
+
+AD_EXPERIMENT_EXPOSED = "ad_experiment_exposed"
+
+
+def true_ad_experiment_effect(
+    model: ConversionModel, intent: np.ndarray, browsing: BrowsingSequences, in_treatment: np.ndarray
+) -> pd.DataFrame:
+    """The experimental estimand as one ``simulator_truth`` row: ``ad_experiment_exposed``.
+
+    Over the treatment sessions holding at least one sponsored event, the mean of
+    p(session) - p(the same session with every sponsored event swapped for its organic
+    counterpart): same event, same position, is_sponsored false (nothing removed, nothing
+    re-ranked). This is what a randomized holdout identifies: the conversion rate of exposed
+    treatment sessions minus that of ghost-exposed holdout sessions estimates it without bias.
+    """
+    exposed = in_treatment & (np.bincount(browsing.session[browsing.is_sponsored], minlength=browsing.n_sessions) > 0)
+    factual = model.probabilities(intent, browsing)
+    organic = model.probabilities(intent, replace(browsing, is_sponsored=np.zeros_like(browsing.is_sponsored)))
+    n_exposed = int(exposed.sum())
+    effect = float(np.mean(factual[exposed] - organic[exposed])) if n_exposed else float("nan")
+    truth = pd.DataFrame({"intervention": [AD_EXPERIMENT_EXPOSED], "true_effect": [effect], "n_journeys": [n_exposed]})
     truth["intervention"] = truth["intervention"].astype("str")
     truth["n_journeys"] = truth["n_journeys"].astype(np.int64)
     return truth

@@ -13,12 +13,14 @@ class SimulatorConfig(dg.Config):
 
     n_users: int = 5000
     seed: int = 0
+    holdout_share: float = 0.1  # users in the randomized ad holdout (0: no experiment)
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(["raw", "events"], description="Raw app events (sessions domain contract)."),
         dg.AssetSpec(["raw", "dimension_store"], description="Raw store dimension."),
+        dg.AssetSpec(["raw", "ad_experiment"], description="Randomized ad holdout: user_id, arm (optional contract table)."),
         dg.AssetSpec(
             [OUTPUT_SCHEMA, "simulator_truth"],
             description="True removal effects from the simulator's structural model.",
@@ -33,9 +35,12 @@ def simulated_sessions(context: dg.AssetExecutionContext, config: SimulatorConfi
     probability computed with each session's latent intent, so every attribution
     downstream can be scored against it.
     """
-    sim = simulate_sessions(SimulationConfig(n_users=config.n_users, seed=config.seed))
+    sim = simulate_sessions(
+        SimulationConfig(n_users=config.n_users, seed=config.seed, holdout_share=config.holdout_share)
+    )
     warehouse.write_table("raw", "events", sim.events)
     warehouse.write_table("raw", "dimension_store", sim.dimension_store)
+    warehouse.write_table("raw", "ad_experiment", sim.ad_experiment)
     converted_share = float(sim.sessions["converted"].mean())
     yield dg.MaterializeResult(
         asset_key=["raw", "events"],
@@ -50,6 +55,13 @@ def simulated_sessions(context: dg.AssetExecutionContext, config: SimulatorConfi
     )
     yield dg.MaterializeResult(
         asset_key=["raw", "dimension_store"], metadata={"rows": len(sim.dimension_store)}
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "ad_experiment"],
+        metadata={
+            "rows": len(sim.ad_experiment),
+            "holdout_users": int((sim.ad_experiment["arm"] == "holdout").sum()),
+        },
     )
     yield dg.MaterializeResult(
         asset_key=[OUTPUT_SCHEMA, "simulator_truth"],

@@ -1,7 +1,9 @@
 {#-
     The canonical journey events: sessionized and ranked events with their
     user's split, store metadata joined, NO_STORE / NO_FEATURE filled, and the
-    funnel and conversion flags from the project vars.
+    funnel and conversion flags from the project vars. is_ghost_ad rides along
+    for the ad experiment mart; it is not a feature (the sequence marts leave
+    it out).
 -#}
 
 with
@@ -43,7 +45,8 @@ joined as (
         stores.primary_tag_name,
         stores.primary_category_name,
         stores.is_nv,
-        events.is_sponsored
+        events.is_sponsored,
+        events.is_ghost_ad
 
     from events
     left join stores
@@ -72,7 +75,8 @@ filled as (
         coalesce(primary_tag_name, 'NO_STORE') as primary_tag_name,
         coalesce(primary_category_name, 'NO_STORE') as primary_category_name,
         coalesce(is_nv, false) as is_nv,
-        is_sponsored
+        is_sponsored,
+        is_ghost_ad
 
     from joined
 

@@ -37,7 +37,8 @@ final as (
         event,
         discovery_feature,
         store_id,
-        is_sponsored
+        is_sponsored,
+        is_ghost_ad
 
     from ranked
 

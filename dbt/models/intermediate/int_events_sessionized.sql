@@ -86,7 +86,8 @@ final as (
         events.event,
         events.discovery_feature,
         events.store_id,
-        events.is_sponsored
+        events.is_sponsored,
+        events.is_ghost_ad
 
     from events
     left join auto_journeys

@@ -1,8 +1,15 @@
+{#-
+    is_ghost_ad is optional in the raw contract: where raw.events lacks the
+    column, every event reads as no ghost ad (false).
+-#}
+
+{%- set raw_events = source('raw', 'events') -%}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'events') }}
+    select * from {{ raw_events }}
 
 ),
 
@@ -17,7 +24,11 @@ renamed as (
         cast(event as {{ dbt.type_string() }}) as event,
         cast(discovery_feature as {{ dbt.type_string() }}) as discovery_feature,
         cast(store_id as {{ dbt.type_string() }}) as store_id,
-        coalesce(cast(is_sponsored as {{ dbt.type_boolean() }}), false) as is_sponsored
+        coalesce(cast(is_sponsored as {{ dbt.type_boolean() }}), false) as is_sponsored,
+        coalesce(
+            cast({{ column_or_default(raw_events, 'is_ghost_ad', 'null') }} as {{ dbt.type_boolean() }}),
+            false
+        ) as is_ghost_ad
 
     from source
 
