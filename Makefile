@@ -3,6 +3,8 @@
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
+# The venv's tools first: dagster-dbt looks for `dbt` on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 export JOURNEYLIFT_HOME ?= $(CURDIR)/.journeylift
 export DAGSTER_HOME     ?= $(JOURNEYLIFT_HOME)/dagster
 DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests dbt/seeds -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
@@ -35,7 +37,7 @@ bench: $(MANIFEST)
 # The Dagster UI on 127.0.0.1:3000 over workspace.yaml.
 dev: $(MANIFEST)
 	mkdir -p $(DAGSTER_HOME)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # dbt docs (lineage) on 127.0.0.1:8080.
 docs: $(MANIFEST)
