@@ -2,11 +2,25 @@
 
 from ml.attribution.methods import (
     ATTRIBUTION_METHODS,
+    COMPLETENESS_COLUMNS,
+    DEFAULT_IG_STEPS,
+    IG_BASELINES,
     AttentionAttribution,
     GradientXInput,
     IntegratedGradients,
+    completeness_summary,
+    integrated_gradients_completeness,
     methods_for,
     normalize_scores,
+)
+from ml.attribution.faithfulness import (
+    CURVE_COLUMNS,
+    DEFAULT_FRACTIONS,
+    RANDOM_METHOD,
+    SUMMARY_COLUMNS,
+    faithfulness,
+    faithfulness_curves,
+    faithfulness_summary,
 )
 from ml.attribution.tables import (
     EVENT_ATTRIBUTION_COLUMNS,
@@ -20,13 +34,25 @@ from ml.attribution.tables import (
 
 __all__ = [
     "ATTRIBUTION_METHODS",
+    "COMPLETENESS_COLUMNS",
+    "CURVE_COLUMNS",
+    "DEFAULT_FRACTIONS",
+    "DEFAULT_IG_STEPS",
+    "IG_BASELINES",
     "EVENT_ATTRIBUTION_COLUMNS",
     "POSITION_BUCKETS",
+    "RANDOM_METHOD",
+    "SUMMARY_COLUMNS",
     "AttentionAttribution",
     "GradientXInput",
     "IntegratedGradients",
+    "completeness_summary",
     "event_attribution",
+    "integrated_gradients_completeness",
     "event_type_attribution",
+    "faithfulness",
+    "faithfulness_curves",
+    "faithfulness_summary",
     "methods_for",
     "normalize_scores",
     "position_attribution",

@@ -1,6 +1,15 @@
 """What-if effects: re-predict journeys with events removed."""
 
 from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, bootstrap_mean_interval, counterfactual_effects
+from ml.counterfactual.experiment import (
+    AD_EXPERIMENT_EXPOSED,
+    EXPERIMENT_COLUMNS,
+    SWAP_AD_EVENT_PREFIX,
+    SWAP_AD_EVENTS,
+    calibrate_ad_effects,
+    experiment_effect,
+    sponsorship_effects,
+)
 from ml.counterfactual.interventions import (
     REMOVE_AD_EVENTS,
     REMOVE_EVENT_PREFIX,
@@ -11,6 +20,13 @@ from ml.counterfactual.interventions import (
 )
 
 __all__ = [
+    "AD_EXPERIMENT_EXPOSED",
+    "EXPERIMENT_COLUMNS",
+    "SWAP_AD_EVENT_PREFIX",
+    "SWAP_AD_EVENTS",
+    "calibrate_ad_effects",
+    "experiment_effect",
+    "sponsorship_effects",
     "COUNTERFACTUAL_COLUMNS",
     "REMOVE_AD_EVENTS",
     "REMOVE_EVENT_PREFIX",

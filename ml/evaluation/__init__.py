@@ -11,8 +11,24 @@ from ml.evaluation.metrics import (
     predict_proba,
     score_predictions,
 )
+from ml.evaluation.truth import (
+    METRIC_DIRECTIONS,
+    SCORECARD_COLUMNS,
+    best_of_scorecard,
+    position_weight_error,
+    spearman,
+    true_bucket_weights,
+    truth_scorecard,
+)
 
 __all__ = [
+    "METRIC_DIRECTIONS",
+    "SCORECARD_COLUMNS",
+    "best_of_scorecard",
+    "position_weight_error",
+    "spearman",
+    "true_bucket_weights",
+    "truth_scorecard",
     "LEADERBOARD_COLUMNS",
     "Promotion",
     "leaderboard",

@@ -1,0 +1,193 @@
+r"""The truth scorecard: attribution and counterfactual estimates scored against the simulator's truth.
+
+Inputs are the output tables (with model, variant and, where it applies,
+method columns) and the simulator's ``truth`` (intervention, true_effect) and
+``position_weights`` (position, weight). One row per (model, variant, method,
+metric):
+
+spearman_lift_vs_truth
+    Spearman rank correlation, over the events present in both, of each
+    event's ``lift`` (event_type_attribution) with the true effect of
+    ``remove_event:<event>``. 1 = the method ranks events exactly as their
+    true removal effects do; -1 = reversed.
+spearman_counterfactual_vs_truth
+    the same for the estimated ``remove_event:<event>`` effects
+    (counterfactual_effects; method ``counterfactual`` when the frame has no
+    method column).
+position_weight_error
+    total variation distance between two profiles over the position buckets
+    present in both:
+
+        est_b  = m_b / sum_c m_c,   m_b = the bucket's ``mean_converted`` (mean score of
+                                        its events in converted journeys)
+        true_b = w_b / sum_c w_c,   w_b = mean of the true weights w(position) over the
+                                        bucket's positions ("1-5" -> 1..5, "51+" -> 51..max)
+        error  = 1/2 sum_b |est_b - true_b|
+
+    in [0, 1]: 0 = the estimated profile has the true shape, 1 = disjoint.
+ad_effect_relative_error
+    |estimated - true| / |true| for the ad interventions, each against the
+    truth of the same name: ``remove_ad_events`` (the model-based
+    counterfactual) and ``ad_experiment_exposed`` (the randomized holdout's
+    estimate, ``ml.counterfactual.experiment_effect``, when passed among the
+    counterfactual rows).
+
+A metric with fewer than ``min_points`` pairs (Spearman) or no common bucket
+is NaN.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SCORECARD_COLUMNS = ["model", "variant", "method", "metric", "value"]
+#: metric -> which end is best
+METRIC_DIRECTIONS: dict[str, str] = {
+    "spearman_lift_vs_truth": "max",
+    "spearman_counterfactual_vs_truth": "max",
+    "position_weight_error": "min",
+    "ad_effect_relative_error": "min",
+}
+COUNTERFACTUAL_METHOD = "counterfactual"
+REMOVE_EVENT_PREFIX = "remove_event:"
+AD_INTERVENTIONS: tuple[str, ...] = ("remove_ad_events", "ad_experiment_exposed")
+_GROUP = ["model", "variant", "method"]
+
+
+def spearman(a, b, min_points: int = 3) -> float:
+    """Spearman's rho: Pearson correlation of average ranks; NaN under ``min_points`` or when constant."""
+    a = pd.Series(np.asarray(a, dtype=np.float64))
+    b = pd.Series(np.asarray(b, dtype=np.float64))
+    keep = a.notna() & b.notna()
+    if keep.sum() < min_points:
+        return float("nan")
+    ra, rb = a[keep].rank().to_numpy(), b[keep].rank().to_numpy()
+    if ra.std() == 0 or rb.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def true_event_effects(truth: pd.DataFrame) -> pd.Series:
+    """event -> true effect of ``remove_event:<event>``."""
+    rows = truth[truth["intervention"].astype(str).str.startswith(REMOVE_EVENT_PREFIX)]
+    return pd.Series(
+        rows["true_effect"].to_numpy(dtype=np.float64),
+        index=rows["intervention"].astype(str).str[len(REMOVE_EVENT_PREFIX) :].to_numpy(),
+    )
+
+
+def bucket_positions(bucket: str, max_position: int) -> np.ndarray:
+    """Positions of a bucket label: ``"6-10"`` -> 6..10, ``"51+"`` -> 51..max_position."""
+    bucket = str(bucket)
+    if bucket.endswith("+"):
+        return np.arange(int(bucket[:-1]), max_position + 1)
+    low, high = bucket.split("-")
+    return np.arange(int(low), int(high) + 1)
+
+
+def true_bucket_weights(position_weights: pd.DataFrame, buckets) -> pd.Series:
+    """bucket -> mean true weight w(position) over its positions (NaN when none is known)."""
+    weights = position_weights.set_index("position")["weight"].astype(np.float64)
+    max_position = int(weights.index.max())
+    return pd.Series(
+        {b: weights.reindex(bucket_positions(b, max_position)).mean() for b in buckets}, dtype=np.float64
+    )
+
+
+def position_weight_error(estimates: pd.Series, truth: pd.Series) -> float:
+    """1/2 sum_b |est_b - true_b| of the two profiles, each normalized over their common buckets."""
+    common = estimates.dropna().index.intersection(truth.dropna().index)
+    est, true = estimates[common].clip(lower=0), truth[common]
+    if len(common) == 0 or est.sum() <= 0 or true.sum() <= 0:
+        return float("nan")
+    return float(0.5 * np.abs(est / est.sum() - true / true.sum()).sum())
+
+
+def _with_keys(frame: pd.DataFrame, default_method: str | None = None) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in ("model", "variant"):
+        if column not in frame.columns:
+            frame[column] = ""
+    if "method" not in frame.columns:
+        frame["method"] = default_method or ""
+    return frame
+
+
+def _rows(frame: pd.DataFrame, metric: str, score) -> list[tuple]:
+    return [(*keys, metric, score(group)) for keys, group in frame.groupby(_GROUP, sort=True, dropna=False)]
+
+
+def truth_scorecard(
+    event_type_attr: pd.DataFrame | None,
+    counterfactual_effects: pd.DataFrame | None,
+    position_attr: pd.DataFrame | None,
+    truth: pd.DataFrame,
+    position_weights: pd.DataFrame | None = None,
+    position_column: str = "mean_converted",
+    min_points: int = 3,
+) -> pd.DataFrame:
+    """The ``truth_scorecard`` table: model, variant, method, metric, value (see the module docstring).
+
+    Any input left out (None or empty) skips its metrics; position metrics
+    need ``position_weights`` too.
+    """
+    events_truth = true_event_effects(truth)
+    rows: list[tuple] = []
+
+    if event_type_attr is not None and len(event_type_attr):
+        frame = _with_keys(event_type_attr)
+        rows += _rows(
+            frame,
+            "spearman_lift_vs_truth",
+            lambda g: spearman(g["lift"], events_truth.reindex(g["event"]).to_numpy(), min_points),
+        )
+
+    if counterfactual_effects is not None and len(counterfactual_effects):
+        frame = _with_keys(counterfactual_effects, COUNTERFACTUAL_METHOD)
+        intervention = frame["intervention"].astype(str)
+        removals = frame[intervention.str.startswith(REMOVE_EVENT_PREFIX)]
+        rows += _rows(
+            removals,
+            "spearman_counterfactual_vs_truth",
+            lambda g: spearman(
+                g["effect"],
+                events_truth.reindex(g["intervention"].astype(str).str[len(REMOVE_EVENT_PREFIX) :]).to_numpy(),
+                min_points,
+            ),
+        )
+        true_by_intervention = truth.set_index(truth["intervention"].astype(str))["true_effect"].astype(np.float64)
+        for row in frame[intervention.isin(AD_INTERVENTIONS)].itertuples(index=False):
+            true = true_by_intervention.get(str(row.intervention), np.nan)
+            error = abs(row.effect - true) / abs(true) if np.isfinite(true) and true != 0 else np.nan
+            rows.append((row.model, row.variant, row.method, "ad_effect_relative_error", float(error)))
+
+    if position_attr is not None and len(position_attr) and position_weights is not None and len(position_weights):
+        frame = _with_keys(position_attr)
+        true_weights = true_bucket_weights(position_weights, pd.unique(frame["position_bucket"].astype(str)))
+        rows += _rows(
+            frame,
+            "position_weight_error",
+            lambda g: position_weight_error(
+                g.set_index(g["position_bucket"].astype(str))[position_column].astype(np.float64), true_weights
+            ),
+        )
+
+    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+
+
+def best_of_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """The best row of each metric (highest Spearman, lowest error), NaN values ignored.
+
+    Columns as the scorecard; metrics in METRIC_DIRECTIONS order, then any other (best = max).
+    """
+    rows = []
+    known = [m for m in METRIC_DIRECTIONS if m in set(scorecard["metric"])]
+    others = sorted(set(scorecard["metric"]) - set(METRIC_DIRECTIONS))
+    for metric in known + others:
+        scored = scorecard[(scorecard["metric"] == metric) & scorecard["value"].notna()]
+        if scored.empty:
+            continue
+        best = scored["value"].idxmin() if METRIC_DIRECTIONS.get(metric) == "min" else scored["value"].idxmax()
+        rows.append(scorecard.loc[best, SCORECARD_COLUMNS])
+    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS).reset_index(drop=True)
