@@ -3,9 +3,27 @@
     events a variant keeps (from int_events_enriched). Positions are re-ranked
     1..n over the kept events and the time deltas recomputed over them, so a
     dropped event leaves no trace in the gaps.
+
+    The training sample and the minimum history live here too, once for
+    every variant: only users whose md5 bucket of 'sample-' || user_id falls
+    under var sample_users_pct (all their journeys, whole), and only journeys
+    keeping at least var min_journey_events events. Both are off by default
+    (100, 1), and the bucket is salted so the sample is independent of the
+    train/validation/test split.
 -#}
 {% macro journey_sequence(kept_events) -%}
-with positioned as (
+{%- set sample_users_pct = var('sample_users_pct') | int -%}
+{%- set min_journey_events = var('min_journey_events') | int -%}
+with sampled as (
+
+    select * from {{ kept_events }}
+    {%- if sample_users_pct < 100 %}
+    where {{ hash_to_bucket(dbt.concat(["'sample-'", 'user_id']), 100) }} < {{ sample_users_pct }}
+    {%- endif %}
+
+),
+
+positioned as (
 
     select
         *,
@@ -17,8 +35,11 @@ with positioned as (
             partition by journey_id
             order by event_rank
         ) as prev_kept_event_at
+        {%- if min_journey_events > 1 %},
+        count(*) over (partition by journey_id) as n_kept_events
+        {%- endif %}
 
-    from {{ kept_events }}
+    from sampled
 
 )
 
@@ -44,4 +65,7 @@ select
     ) as seconds_since_prev
 
 from positioned
+{%- if min_journey_events > 1 %}
+where n_kept_events >= {{ min_journey_events }}
+{%- endif %}
 {%- endmacro %}

@@ -1,4 +1,8 @@
-"""Raw contract tables from journeylift's own simulator (JOURNEYLIFT_SOURCE=simulator, the default)."""
+"""Raw contract tables from journeylift's own simulator (JOURNEYLIFT_SOURCE=simulator, the default).
+
+Built by `build_simulated_sessions()` and chosen at definitions load (source_assets.py),
+so the asset exists only when the simulator is the source.
+"""
 
 import dagster as dg
 
@@ -16,18 +20,26 @@ class SimulatorConfig(dg.Config):
     holdout_share: float = 0.1  # users in the randomized ad holdout (0: no experiment)
 
 
-@dg.multi_asset(
-    specs=[
+def build_simulated_sessions() -> dg.AssetsDefinition:
+    """The simulator's raw tables and its truth as one multi-asset (op `simulated_sessions`)."""
+    specs = [
         dg.AssetSpec(["raw", "events"], description="Raw app events (sessions domain contract)."),
         dg.AssetSpec(["raw", "dimension_store"], description="Raw store dimension."),
-        dg.AssetSpec(["raw", "ad_experiment"], description="Randomized ad holdout: user_id, arm (optional contract table)."),
+        dg.AssetSpec(
+            ["raw", "ad_experiment"], description="Randomized ad holdout: user_id, arm (optional contract table)."
+        ),
         dg.AssetSpec(
             [OUTPUT_SCHEMA, "simulator_truth"],
             description="True removal effects from the simulator's structural model.",
         ),
-    ],
-    group_name="raw",
-)
+        dg.AssetSpec(
+            [OUTPUT_SCHEMA, "simulator_position_weights"],
+            description="The simulator's true position weights w(position) (position, weight).",
+        ),
+    ]
+    return dg.multi_asset(specs=specs, group_name="raw", name="simulated_sessions")(simulated_sessions)
+
+
 def simulated_sessions(context: dg.AssetExecutionContext, config: SimulatorConfig, warehouse: Warehouse):
     """Simulate users' sessions with a known structural model and load them as the raw tables.
 
@@ -66,4 +78,8 @@ def simulated_sessions(context: dg.AssetExecutionContext, config: SimulatorConfi
     yield dg.MaterializeResult(
         asset_key=[OUTPUT_SCHEMA, "simulator_truth"],
         metadata=publish_table(warehouse, "simulator_truth", sim.truth),
+    )
+    yield dg.MaterializeResult(
+        asset_key=[OUTPUT_SCHEMA, "simulator_position_weights"],
+        metadata=publish_table(warehouse, "simulator_position_weights", sim.position_weights),
     )

@@ -1,8 +1,8 @@
 {#-
-    Every event gets a journey_id: its session_id where the app recorded one;
-    otherwise the user's session-less events are split by
-    `session_gap_minutes` of inactivity and numbered per user
-    (<user_id>-auto-1, -auto-2, ...), deterministically.
+    Every event gets a journey_id (macro journeys_by_session_gap): its
+    session_id where the app recorded one; otherwise the user's session-less
+    events are split by `session_gap_minutes` of inactivity and numbered per
+    user (<user_id>-auto-1, -auto-2, ...), deterministically.
 -#}
 
 with
@@ -13,64 +13,9 @@ events as (
 
 ),
 
-session_less_events as (
+journeys as (
 
-    select
-        event_id,
-        user_id,
-        event_at,
-        lag(event_at) over (
-            partition by user_id
-            order by event_at, event_id
-        ) as prev_event_at
-
-    from events
-    where session_id is null
-
-),
-
-session_starts_flagged as (
-
-    select
-        event_id,
-        user_id,
-        event_at,
-        case
-            when prev_event_at is null then 1
-            when event_at > {{ dbt.dateadd('minute', var('session_gap_minutes'), 'prev_event_at') }} then 1
-            else 0
-        end as starts_session
-
-    from session_less_events
-
-),
-
-sessions_numbered as (
-
-    select
-        event_id,
-        user_id,
-        sum(starts_session) over (
-            partition by user_id
-            order by event_at, event_id
-            rows between unbounded preceding and current row
-        ) as auto_session_index
-
-    from session_starts_flagged
-
-),
-
-auto_journeys as (
-
-    select
-        event_id,
-        {{ dbt.concat([
-            'user_id',
-            "'-auto-'",
-            'cast(auto_session_index as ' ~ dbt.type_string() ~ ')'
-        ]) }} as auto_journey_id
-
-    from sessions_numbered
+    {{ journeys_by_session_gap('events') }}
 
 ),
 
@@ -78,7 +23,7 @@ final as (
 
     select
         events.event_id,
-        coalesce(events.session_id, auto_journeys.auto_journey_id) as journey_id,
+        journeys.journey_id,
         events.user_id,
         events.session_id,
         events.event_at,
@@ -90,8 +35,8 @@ final as (
         events.is_ghost_ad
 
     from events
-    left join auto_journeys
-        on events.event_id = auto_journeys.event_id
+    inner join journeys
+        on events.event_id = journeys.event_id
 
 )
 

@@ -1,36 +1,40 @@
 {#-
-    is_ghost_ad is optional in the raw contract: where raw.events lacks the
-    column, every event reads as no ghost ad (false).
+    The accepted raw events (stg_sessions__events_screened without a
+    quarantine reason), renamed and typed; one row per event. A null
+    is_sponsored or is_ghost_ad (or a raw table without the optional
+    is_ghost_ad column) reads as false.
 -#}
-
-{%- set raw_events = source('raw', 'events') -%}
 
 with
 
-source as (
+screened as (
 
-    select * from {{ raw_events }}
+    select * from {{ ref('stg_sessions__events_screened') }}
+
+),
+
+accepted as (
+
+    select * from screened
+    where quarantine_reason is null
 
 ),
 
 renamed as (
 
     select
-        cast(event_id as {{ dbt.type_string() }}) as event_id,
-        cast(user_id as {{ dbt.type_string() }}) as user_id,
-        cast(session_id as {{ dbt.type_string() }}) as session_id,
-        cast(event_ts as {{ dbt.type_timestamp() }}) as event_at,
-        cast(event_type as {{ dbt.type_string() }}) as event_type,
-        cast(event as {{ dbt.type_string() }}) as event,
-        cast(discovery_feature as {{ dbt.type_string() }}) as discovery_feature,
-        cast(store_id as {{ dbt.type_string() }}) as store_id,
-        coalesce(cast(is_sponsored as {{ dbt.type_boolean() }}), false) as is_sponsored,
-        coalesce(
-            cast({{ column_or_default(raw_events, 'is_ghost_ad', 'null') }} as {{ dbt.type_boolean() }}),
-            false
-        ) as is_ghost_ad
+        event_id,
+        user_id,
+        session_id,
+        event_at,
+        event_type,
+        event,
+        discovery_feature,
+        store_id,
+        coalesce(parsed_is_sponsored, false) as is_sponsored,
+        coalesce(parsed_is_ghost_ad, false) as is_ghost_ad
 
-    from source
+    from accepted
 
 )
 
