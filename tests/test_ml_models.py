@@ -13,6 +13,14 @@ torch.set_num_threads(1)  # tiny models: a second thread only adds contention
 TINY = {
     "lstm": {"hidden_size": 16, "embedding_dim": 4},
     "transformer_cls": {"d_model": 16, "n_heads": 2, "n_layers": 2, "embedding_dim": 4},
+    "item2vec": {"embedding_dim": 4},
+    "logreg_counts": {},
+    "gru4rec": {"hidden_size": 16, "embedding_dim": 4},
+    "sasrec": {"d_model": 16, "n_heads": 2, "n_layers": 2, "embedding_dim": 4},
+    "bert4rec": {"d_model": 16, "n_heads": 2, "n_layers": 2, "embedding_dim": 4},
+    "bilstm_transformer": {"d_model": 16, "n_heads": 2, "pool_heads": 2, "n_layers": 1, "embedding_dim": 4},
+    "seq_vae": {"hidden_size": 16, "latent_dim": 4, "decoder_embedding_dim": 4, "embedding_dim": 4},
+    "srgnn": {"hidden_size": 16, "embedding_dim": 4},
 }
 
 

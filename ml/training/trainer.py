@@ -96,6 +96,9 @@ def train_model(
     loader = journey_loader(
         data, train_idx, config.batch_size, shuffle=True, bucketing=config.bucketing, seed=config.seed, shard=shard
     )
+    # Self-supervised pre-training first: wrapping in DDP then broadcasts rank 0's weights,
+    # so every rank starts the supervised phase from the same point.
+    model.pretrain(data, train_idx, config, emit)
     step_fn = wrap_training_step(model, dist_context, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
@@ -108,7 +111,6 @@ def train_model(
         + (f", {config.precision} precision" if config.precision != "auto" else "")
     )
 
-    model.pretrain(data, train_idx, config, emit)
     result = TrainResult(model=model)
     best_score, best_state, stale = -np.inf, None, 0
     started = time.perf_counter()

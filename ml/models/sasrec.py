@@ -1,0 +1,118 @@
+"""SASRec: causal self-attention over the events, classified from the last real position."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ml.data import FeatureSpec
+from ml.models.base import SequenceModel
+from ml.models.registry import register
+
+
+class CausalSelfAttentionBlock(nn.Module):
+    """One SASRec block, pre-norm as in the paper's g(x) = x + Dropout(g(LN(x))).
+
+    h = x + Dropout(MHA(LN(x), blocked));  out = h + Dropout(FFN(LN(h))),
+    FFN(s) = W_2 Dropout(ReLU(W_1 s + b_1)) + b_2  (W_1, W_2 square, as in the paper).
+    """
+
+    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float):
+        super().__init__()
+        self.attention = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
+        self.norm_attention = nn.LayerNorm(d_model)
+        self.norm_feedforward = nn.LayerNorm(d_model)
+        self.feedforward = nn.Sequential(
+            nn.Linear(d_model, ff_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_dim, d_model)
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, blocked: torch.Tensor) -> torch.Tensor:
+        """x [B, L, d_model]; ``blocked`` [B * n_heads, L, L] true where query i may not see key j."""
+        normed = self.norm_attention(x)
+        attended, _ = self.attention(normed, normed, normed, attn_mask=blocked, need_weights=False)
+        x = x + self.dropout(attended)
+        return x + self.dropout(self.feedforward(self.norm_feedforward(x)))
+
+
+@register("sasrec")
+class SASRecClassifier(SequenceModel):
+    """SASRec (Kang & McAuley, 2018) with a logistic head instead of next-item scores.
+
+    z_t = Dropout(W_in x_t + P_t) with learned positions P, then ``n_layers``
+    x :class:`CausalSelfAttentionBlock` and a final LayerNorm:
+
+        A_{ij} = softmax_j(q_i . k_j / sqrt(d_head))  over j <= i, j a real event,
+        F_t    = LN(block_N(... block_1(z)))_t,
+        logit  = w . F_T + b,
+
+    where T is the journey's last real position, so the representation is the
+    output there (it has attended to every event). Query i always sees key i,
+    so no attention row is ever fully masked, even in an all-padding journey
+    (which would otherwise give NaN); such a journey has no last position and
+    its representation is 0 (logit = the head's bias). Because attention is
+    causal and batches are right-padded, padding never reaches F_t at a real
+    position t.
+
+    has_attention is False: the contract wants index 0 to be a summary token
+    every event feeds, and under causal attention a token at index 0 sees
+    nothing but itself; the summary here is the last real position, which
+    moves with the journey's length.
+
+    Defaults: embedding_dim 16, d_model 64, n_layers 2, n_heads 2,
+    ff_dim d_model, dropout 0.2, max_len from the spec (positions).
+    """
+
+    def __init__(
+        self,
+        spec: FeatureSpec,
+        embedding_dim: int = 16,
+        d_model: int = 64,
+        n_layers: int = 2,
+        n_heads: int = 2,
+        ff_dim: int | None = None,
+        dropout: float = 0.2,
+        max_len: int | None = None,
+    ):
+        super().__init__(spec, embedding_dim)
+        self.max_len = max_len or spec.max_len
+        self.n_heads = n_heads
+        self.input_projection = nn.Linear(self.input_dim, d_model)
+        self.positions = nn.Embedding(self.max_len, d_model)
+        self.embedding_dropout = nn.Dropout(dropout)
+        self.layers = nn.ModuleList(
+            CausalSelfAttentionBlock(d_model, n_heads, ff_dim or d_model, dropout) for _ in range(n_layers)
+        )
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, 1)
+
+    def attention_blocked(self, mask: torch.Tensor) -> torch.Tensor:
+        """[B * n_heads, L, L] true where query i may not attend key j: future keys and padded keys.
+
+        The diagonal is always open, so every softmax row has at least one key.
+        """
+        length = mask.shape[1]
+        steps = torch.arange(length, device=mask.device)
+        future = steps[None, :] > steps[:, None]
+        blocked = future[None] | ~mask[:, None, :]
+        blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=mask.device)
+        return blocked.repeat_interleave(self.n_heads, dim=0)
+
+    def sequence_outputs(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """F [B, L, d_model]: the output at every position (each sees only itself and earlier events)."""
+        length = x.shape[1]
+        if length > self.max_len:
+            raise ValueError(f"journeys of {length} events exceed max_len={self.max_len}")
+        z = self.input_projection(x) + self.positions(torch.arange(length, device=x.device))
+        z = self.embedding_dropout(z)
+        blocked = self.attention_blocked(mask)
+        for layer in self.layers:
+            z = layer(z, blocked)
+        return self.norm(z)
+
+    def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        outputs = self.sequence_outputs(x, mask)
+        lengths = mask.sum(dim=1)
+        last = (lengths - 1).clamp(min=0)
+        f_last = outputs[torch.arange(outputs.shape[0], device=x.device), last]
+        return torch.where((lengths > 0).unsqueeze(-1), f_last, torch.zeros_like(f_last))
