@@ -49,7 +49,7 @@ def dbt_vars() -> dict:
 
 
 # Fast families trained by default; JOURNEYLIFT_MODELS=all trains every registered family.
-DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls")
+DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
 
 
 def model_families() -> tuple[str, ...]:

@@ -23,6 +23,21 @@ def best_honest_model(metrics: pd.DataFrame) -> str:
     return str(honest.sort_values("auc", ascending=False)["model"].iloc[0])
 
 
+def quarantine_lines(outputs: Path) -> list[str]:
+    """Raw events accepted and quarantined per reason (outputs/quarantine_counts.csv); [] before a run."""
+    counts = _read(outputs, "quarantine_counts")
+    if counts is None:
+        return []
+    raw = int(counts["n_events"].sum())
+    quarantined = counts[counts["status"] == "quarantined"]
+    n = int(quarantined["n_events"].sum())
+    if n == 0:
+        return [f"Quarantine: none of {raw:,} raw events"]
+    lines = [f"Quarantine: {n:,} of {raw:,} raw events quarantined ({n / max(raw, 1):.2%}), "
+             "the run went on with the rest (rows in staging.quarantine_events)"]
+    return lines + [f"  {r.reason:<30} {int(r.n_events):>8,}" for r in quarantined.itertuples()]
+
+
 def summary_text(outputs: Path) -> str:
     lines = ["", "== journeylift summary =="]
     metrics = _read(outputs, "model_metrics")
@@ -39,6 +54,7 @@ def summary_text(outputs: Path) -> str:
             lines += [f"  - {m}" for m in guard["message"]]
         if mode != "block":
             lines.append("  WARNING: JOURNEYLIFT_LEAKAGE_GUARD=warn, so a leak would not have stopped training")
+    lines += quarantine_lines(outputs)
     test = metrics[metrics["split"] == "test"].pivot_table(index="variant", columns="model", values="auc")
     lines += ["", "Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"]
     lines += ["  " + row for row in test.round(3).to_string().splitlines()]
@@ -69,21 +85,30 @@ def summary_text(outputs: Path) -> str:
             lines.append(f"  {r.variant:<21} AUC {r.test_auc:.3f}  {r.top_events}")
         lines.append("  (funnel_excluded_only drops funnel events but keeps what happens after the order)")
 
-    effects = _read(outputs, "counterfactual_effects")
     truth = _read(outputs, "simulator_truth")
+    true_effects = dict(zip(truth["intervention"], truth["true_effect"])) if truth is not None else {}
+    effects = _read(outputs, "counterfactual_effects")
     if effects is not None:
-        ad = effects[(effects["intervention"] == "remove_ad_events") & (effects["variant"] == HONEST_VARIANT)]
-        true_ad = None
-        if truth is not None and (truth["intervention"] == "remove_ad_events").any():
-            true_ad = float(truth.loc[truth["intervention"] == "remove_ad_events", "true_effect"].iloc[0])
-        lines += ["", "Ad counterfactual: remove_ad_events (mean p - p without ad events, test journeys with ads)"]
-        for r in ad.itertuples():
-            versus = f"   truth {true_ad:+.4f}" if true_ad is not None else ""
-            lines.append(
-                f"  {r.model:<16} {r.effect:+.4f}  95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}]  n={r.n_journeys}{versus}"
-            )
-        if true_ad is not None:
-            lines.append("  (model-based effects absorb ad targeting of high-intent users: compare with truth)")
+        lines += ["", "Ad counterfactuals (honest models; mean p - p' over test journeys holding ads)"]
+        lines += _effect_lines(effects[effects["variant"] == HONEST_VARIANT], "remove_ad_events", true_effects)
+        lines += _effect_lines(effects[effects["variant"] == HONEST_VARIANT], "swap_ad_events", true_effects,
+                               truth_key="ad_experiment_exposed")
+    ad_effects = _read(outputs, "ad_effects")
+    if ad_effects is not None:
+        experiment = ad_effects[ad_effects["model"] == "experiment"]
+        if experiment.empty:
+            lines.append("  WARNING: no randomized ad holdout: the model-based ad effects are confounded by targeting")
+        else:
+            lines.append("  randomized holdout (exposed treatment vs ghost-exposed holdout):")
+            lines += _effect_lines(experiment, "ad_experiment_exposed", true_effects)
+
+    scorecard = _read(outputs, "truth_scorecard")
+    if scorecard is not None and len(scorecard):
+        from ml.evaluation import best_of_scorecard
+
+        lines += ["", "Scored against the simulator's truth (best of each)"]
+        for r in best_of_scorecard(scorecard).itertuples():
+            lines.append(f"  {r.metric:<34} {r.value:+.3f}  {r.model} / {r.variant} / {r.method}")
 
     lines += [
         "",
@@ -94,6 +119,17 @@ def summary_text(outputs: Path) -> str:
         f"  Dagster:          {journeylift_home() / 'dagster'} (make dev, then http://127.0.0.1:3000)",
     ]
     return "\n".join(lines)
+
+
+def _effect_lines(effects: pd.DataFrame, intervention: str, true_effects: dict, truth_key: str | None = None) -> list[str]:
+    truth_key = truth_key or intervention
+    true = true_effects.get(truth_key)
+    versus = f"   truth {true:+.4f} ({truth_key})" if true is not None else ""
+    return [
+        f"  {r.model:<16} {intervention:<22} {r.effect:+.4f}  95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}]  "
+        f"n={r.n_journeys}{versus}"
+        for r in effects[effects["intervention"] == intervention].itertuples()
+    ]
 
 
 def print_summary(outputs: Path) -> None:

@@ -32,6 +32,14 @@ EXPECTED_ASSETS = {
     "journeylift/counterfactual_effects",
     "journeylift/attribution_report",
     "journeylift/leaderboard",
+    "journeylift/quarantine_counts",
+    "staging/quarantine_events",
+    "staging/stg_sessions__events_screened",
+    "journeylift/simulator_position_weights",
+    "journeylift/ad_effects",
+    "journeylift/faithfulness",
+    "journeylift/truth_scorecard",
+    "journeylift/integrated_gradients_completeness",
     "journeylift/journey_embeddings",
 }
 

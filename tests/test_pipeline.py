@@ -66,8 +66,11 @@ def test_event_scores_sum_to_one_per_journey(pipeline_run):
     events = _table(home, "event_attribution")
     sums = events.groupby(["model", "variant", "method", "journey_id"])["score"].sum()
     np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-5)
-    assert set(events["method"]) == {"grad_x_input", "attention"}
-    assert set(events.loc[events["method"] == "attention", "model"]) == {"transformer_cls"}
+    assert set(events["method"]) == {
+        "grad_x_input", "integrated_gradients", "attention", "last_touch", "first_touch", "linear"
+    }
+    assert set(events.loc[events["method"] == "attention", "model"]) <= {"transformer_cls", "bert4rec"}
+    assert set(events.loc[events["method"] == "last_touch", "model"]) == {"baseline"}
 
 
 def test_honest_sequences_hold_no_funnel_event(pipeline_run):
@@ -129,6 +132,41 @@ def test_journey_embeddings_cover_every_journey(pipeline_run):
     first = embeddings.groupby(["model", "variant"])["embedding"].first()
     assert all(len(v) > 1 for v in first)
     assert (home / "outputs" / "journey_embeddings.parquet").exists()
+
+
+def test_integrated_gradients_are_nearly_complete(pipeline_run):
+    home, _ = pipeline_run
+    completeness = _table(home, "integrated_gradients_completeness")
+    assert len(completeness) > 0 and (completeness["n_steps"] == 16).all()
+    assert (completeness["total_relative_error"] < 0.05).all(), completeness
+
+
+def test_baselines_and_faithfulness(pipeline_run):
+    home, _ = pipeline_run
+    event_types = _table(home, "event_type_attribution")
+    baseline_methods = set(event_types.loc[event_types["model"] == "baseline", "method"])
+    assert baseline_methods == {"last_touch", "first_touch", "linear", "markov_removal", "shapley"}
+    faithfulness = _table(home, "faithfulness")
+    assert set(faithfulness["variant"]) == {"no_funnel"}
+    assert {"grad_x_input", "integrated_gradients"} <= set(faithfulness["method"])
+    assert faithfulness[["deletion_auc", "random_deletion_auc"]].notna().all().all()
+    curves = _table(home, "faithfulness_curves")
+    assert {"random", "grad_x_input"} <= set(curves["method"]) and set(curves["curve"]) == {"deletion", "insertion"}
+
+
+def test_ad_effects_from_the_holdout_and_the_scorecard(pipeline_run):
+    home, _ = pipeline_run
+    ad = _table(home, "ad_effects")
+    experiment = ad[ad["model"] == "experiment"]
+    assert len(experiment) == 1 and experiment["intervention"].iloc[0] == "ad_experiment_exposed"
+    assert (experiment["ci_low"] <= experiment["effect"]).all() and (experiment["effect"] <= experiment["ci_high"]).all()
+    assert "calibrated_effect" in ad.columns
+    scorecard = _table(home, "truth_scorecard")
+    assert {"spearman_lift_vs_truth", "spearman_counterfactual_vs_truth", "position_weight_error",
+            "ad_effect_relative_error"} <= set(scorecard["metric"])
+    assert scorecard.loc[scorecard["metric"].str.startswith("spearman"), "value"].dropna().between(-1, 1).all()
+    text = summary_text(home / "outputs")
+    assert "Scored against the simulator's truth" in text and "randomized holdout" in text
 
 
 def test_leakage_report_puts_the_three_variants_side_by_side(pipeline_run):

@@ -4,9 +4,18 @@ from ml.reporting.plots import (
     POSITION_BUCKET_ORDER,
     attribution_report_figure,
     counterfactual_figure,
+    faithfulness_figure,
     leaderboard_figure,
     leakage_comparison_figure,
+    scorecard_figure,
 )
 
-__all__ = ["POSITION_BUCKET_ORDER", "attribution_report_figure", "counterfactual_figure", "leaderboard_figure",
-           "leakage_comparison_figure"]
+__all__ = [
+    "POSITION_BUCKET_ORDER",
+    "attribution_report_figure",
+    "counterfactual_figure",
+    "faithfulness_figure",
+    "leaderboard_figure",
+    "leakage_comparison_figure",
+    "scorecard_figure",
+]

@@ -141,3 +141,37 @@ def leakage_comparison_figure(comparison: pd.DataFrame, top_events: pd.DataFrame
     right.set_title("Top attributed events per variant")
     fig.tight_layout()
     return fig
+
+
+def faithfulness_figure(curves: pd.DataFrame, title: str) -> plt.Figure:
+    """Deletion (left) and insertion (right) curves per method; random order is the floor.
+
+    curves: method, curve (deletion / insertion), step (fraction of events), mean_p
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
+    for ax, curve in zip(axes, ("deletion", "insertion")):
+        for method, rows in curves[curves["curve"] == curve].groupby("method"):
+            style = {"color": "grey", "ls": "--"} if method == "random" else {}
+            ax.plot(rows["step"], rows["mean_p"], marker="o", ms=3, label=method, **style)
+        ax.set_title(f"{curve}: {'remove' if curve == 'deletion' else 'add back'} the top-k events")
+        ax.set_xlabel("share of the journey's events")
+        ax.set_ylabel("mean predicted p(convert)")
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def scorecard_figure(scorecard: pd.DataFrame) -> plt.Figure:
+    """One panel per metric: each model and method's score against the simulator's truth."""
+    metrics = list(scorecard["metric"].unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 0.35 * scorecard.groupby("metric").size().max() + 2))
+    for ax, metric in zip(np.atleast_1d(axes), metrics):
+        rows = scorecard[scorecard["metric"] == metric].dropna(subset=["value"]).sort_values("value")
+        labels = rows["model"] + " / " + rows["variant"] + " / " + rows["method"]
+        ax.barh(np.arange(len(rows)), rows["value"])
+        ax.set_yticks(np.arange(len(rows)), labels, fontsize=7)
+        ax.set_title(metric)
+    fig.suptitle("Scored against the simulator's truth")
+    fig.tight_layout()
+    return fig

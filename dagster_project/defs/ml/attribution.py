@@ -1,44 +1,51 @@
-"""Which events drive conversion: per-event scores and their aggregates, for every model."""
+"""Which events drive conversion: per-event scores and their aggregates, for every model and the
+multi-touch baselines, computed on the same test journeys."""
 
 import dagster as dg
 import pandas as pd
 
-from dagster_project.defs.ml.evaluation import MODEL_INS, tag_rows
+from dagster_project.defs.ml.evaluation import MODEL_INS, MODEL_KEYS, tag_rows
 from dagster_project.marts import STORES, read_variant, relation
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
 from ml.attribution import (
+    completeness_summary,
     event_attribution,
     event_type_attribution,
+    integrated_gradients_completeness,
     methods_for,
     position_attribution,
     store_attribution,
 )
+from ml.baselines import CHANNEL_METHODS, RULE_METHODS, channel_attribution, channel_event_type_attribution, rule_attribution
 
-ATTRIBUTION_TABLES = ("event_attribution", "event_type_attribution", "position_attribution", "store_attribution")
+ATTRIBUTION_TABLES = (
+    "event_attribution", "event_type_attribution", "position_attribution", "store_attribution",
+    "integrated_gradients_completeness",
+)
+BASELINE_MODEL = "baseline"  # the model column of the baselines' rows: they need no model
+COMPLETENESS_COLUMNS = [
+    "run_id", "model", "variant", "n_steps", "total_relative_error", "median_relative_error",
+    "p95_relative_error", "n_journeys",
+]
 
 
 class AttributionConfig(dg.Config):
-    """Which methods run (each model runs those it supports) and on which split."""
+    """Which methods run (each model runs those it supports), on which split, and IG's steps."""
 
     methods: list[str] = ["grad_x_input", "integrated_gradients", "attention"]
+    baselines: list[str] = [*RULE_METHODS, *CHANNEL_METHODS]
     split: str = "test"
-
-
-def attribute_model(trained: TrainedJourneyModel, warehouse: Warehouse, config: AttributionConfig) -> pd.DataFrame:
-    sequences, labels = read_variant(warehouse, trained.variant)
-    data = trained.sequence_data(sequences, labels)
-    methods = [m for m in methods_for(trained.model) if m in config.methods]
-    return pd.concat([event_attribution(trained.model, data, m, split=config.split) for m in methods], ignore_index=True)
+    ig_steps: int = 16
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
             [OUTPUT_SCHEMA, name],
-            deps=[STORES, *(asset_in.key for asset_in in MODEL_INS.values())],
+            deps=[STORES, *MODEL_KEYS],
             group_name="attribution",
         )
         for name in ATTRIBUTION_TABLES
@@ -48,17 +55,46 @@ def attribute_model(trained: TrainedJourneyModel, warehouse: Warehouse, config: 
 def attributions(
     context: dg.AssetExecutionContext, config: AttributionConfig, warehouse: Warehouse, **models: TrainedJourneyModel
 ):
-    """Event-level attribution (gradient x input, integrated gradients, attention) on the test
-    journeys, normalized to sum 1 per journey, and its aggregates by event, position bucket and store."""
+    """Event-level attribution on the test journeys — attention, gradient x input and integrated
+    gradients (with its completeness error) for every model; last touch, first touch and linear
+    for the baselines — normalized to sum 1 per journey, and its aggregates by event, position
+    bucket and store. Markov removal and Shapley values add event-level rows."""
     stores = warehouse.read_table(relation(STORES))
     tables = {name: [] for name in ATTRIBUTION_TABLES}
+
+    def add(events: pd.DataFrame, **keys) -> None:
+        tables["event_attribution"].append(tag_rows(events, context.run_id, **keys))
+        tables["event_type_attribution"].append(tag_rows(event_type_attribution(events), context.run_id, **keys))
+        tables["position_attribution"].append(tag_rows(position_attribution(events), context.run_id, **keys))
+        tables["store_attribution"].append(tag_rows(store_attribution(events, stores), context.run_id, **keys))
+
+    variants = {}
     for trained in models.values():
-        events = attribute_model(trained, warehouse, config)
-        context.log.info(f"{trained.model_name}/{trained.variant}: {len(events)} event scores")
-        tables["event_attribution"].append(tag_rows(events, context.run_id, trained))
-        tables["event_type_attribution"].append(tag_rows(event_type_attribution(events), context.run_id, trained))
-        tables["position_attribution"].append(tag_rows(position_attribution(events), context.run_id, trained))
-        tables["store_attribution"].append(tag_rows(store_attribution(events, stores), context.run_id, trained))
+        sequences, labels = read_variant(warehouse, trained.variant)
+        data = trained.sequence_data(sequences, labels)
+        variants.setdefault(trained.variant, (sequences, labels, data.max_len))
+        methods = [m for m in methods_for(trained.model) if m in config.methods]
+        for method in methods:
+            options = {"n_steps": config.ig_steps} if method == "integrated_gradients" else {}
+            events = event_attribution(trained.model, data, method, split=config.split, **options)
+            add(events, trained=trained)
+            context.log.info(f"{trained.model_name}/{trained.variant} {method}: {len(events):,} event scores")
+        if "integrated_gradients" in methods:
+            completeness = integrated_gradients_completeness(trained.model, data, split=config.split, n_steps=config.ig_steps)
+            summary = pd.DataFrame([{"n_steps": config.ig_steps, **completeness_summary(completeness)}])
+            tables["integrated_gradients_completeness"].append(tag_rows(summary, context.run_id, trained))
+
+    for variant, (sequences, labels, max_len) in variants.items():
+        keys = {"model": BASELINE_MODEL, "variant": variant}
+        for method in (m for m in config.baselines if m in RULE_METHODS):
+            add(rule_attribution(sequences, labels, method, split=config.split, max_len=max_len), **keys)
+        for method in (m for m in config.baselines if m in CHANNEL_METHODS):
+            channels = channel_attribution(sequences, labels, method, split=config.split, max_len=max_len)
+            tables["event_type_attribution"].append(
+                tag_rows(channel_event_type_attribution(channels), context.run_id, **keys)
+            )
+
     for name, frames in tables.items():
-        frame = pd.concat(frames, ignore_index=True)
+        # With integrated gradients switched off, its completeness table is empty but keeps its columns.
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COMPLETENESS_COLUMNS)
         yield dg.MaterializeResult(asset_key=[OUTPUT_SCHEMA, name], metadata=publish_table(warehouse, name, frame))

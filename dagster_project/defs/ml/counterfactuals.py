@@ -10,7 +10,7 @@ from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
 from ml.counterfactual import counterfactual_effects as estimate_effects
-from ml.counterfactual import default_interventions
+from ml.counterfactual import default_interventions, sponsorship_effects
 
 
 class CounterfactualConfig(dg.Config):
@@ -28,7 +28,8 @@ def counterfactual_effects(
 ):
     """`remove_ad_events` and `remove_event:<event>` for every event: over the test journeys that
     hold the removed events, the mean of p(journey) - p(journey without them), with a bootstrap
-    95% interval."""
+    95% interval. `swap_ad_events` (and per event) re-predict with the ads shown as organic
+    cards instead — the estimand a randomized ad holdout measures."""
     frames = []
     for trained in models.values():
         sequences, labels = read_variant(warehouse, trained.variant)
@@ -37,6 +38,9 @@ def counterfactual_effects(
             trained.model, data, sequences, default_interventions(sequences),
             split=config.split, n_boot=config.n_boot, seed=config.seed,
         )
-        frames.append(tag_rows(effects, context.run_id, trained))
+        swaps = sponsorship_effects(
+            trained.model, data, sequences, split=config.split, n_boot=config.n_boot, seed=config.seed
+        )
+        frames.append(tag_rows(pd.concat([effects, swaps], ignore_index=True), context.run_id, trained))
     frame = pd.concat(frames, ignore_index=True)
     return dg.MaterializeResult(metadata=publish_table(warehouse, "counterfactual_effects", frame))

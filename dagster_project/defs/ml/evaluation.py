@@ -10,11 +10,16 @@ from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
 
 MODEL_INS = {asset.key.path[-1]: dg.AssetIn(key=asset.key) for asset in training_assets}
+# A multi_asset with `ins` must also list them as deps of its specs.
+MODEL_KEYS = [asset_in.key for asset_in in MODEL_INS.values()]
 
 
-def tag_rows(frame: pd.DataFrame, run_id: str, trained: TrainedJourneyModel) -> pd.DataFrame:
-    """Prefix the design.md key columns run_id, model, variant."""
-    keys = pd.DataFrame({"run_id": run_id, "model": trained.model_name, "variant": trained.variant}, index=frame.index)
+def tag_rows(frame: pd.DataFrame, run_id: str, trained: TrainedJourneyModel | None = None,
+             model: str | None = None, variant: str | None = None) -> pd.DataFrame:
+    """Prefix the design.md key columns run_id, model, variant (from `trained`, or given)."""
+    model = trained.model_name if trained is not None else model
+    variant = trained.variant if trained is not None else variant
+    keys = pd.DataFrame({"run_id": run_id, "model": model, "variant": variant}, index=frame.index)
     return pd.concat([keys, frame], axis=1)
 
 

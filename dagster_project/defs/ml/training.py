@@ -7,6 +7,7 @@ import torch
 
 from dagster_project.marts import HONEST_VARIANT, LABELS, VARIANTS, read_variant, sequences_key
 from dagster_project.settings import model_families
+from dagster_project.sources import data_params
 from dagster_project.tracking import MlflowTracking
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
@@ -52,6 +53,8 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
         mlflow_tracking: MlflowTracking,
     ) -> dg.Output[TrainedJourneyModel]:
         sequences, labels = read_variant(warehouse, variant)
+        with warehouse.connect(read_only=True) as con:
+            source_params = data_params(con)  # source, sampling, minimum history, quarantine counts
         data = build_sequence_data(sequences, labels, max_len=config.max_len)
         context.log.info(f"{data.n_journeys} journeys, {data.n_events} events; training {model_name} on {variant}")
         train_config = TrainConfig(
@@ -64,6 +67,7 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
         metrics = model_metrics(result.model, data)
         with mlflow_tracking.start_run(context, run_name=f"{model_name}__{variant}", tags={"model": model_name, "variant": variant}) as run:
             _log_run(result, metrics, train_config, config, model_name, variant, data)
+            mlflow.log_params(source_params)
         trained = TrainedJourneyModel(
             model_name=model_name, variant=variant, model=result.model, vocabularies=data.vocabularies,
             max_len=config.max_len, metrics=metrics, history=result.history_frame(),

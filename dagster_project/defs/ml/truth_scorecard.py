@@ -1,0 +1,50 @@
+"""Every attribution scored against the simulator's truth (simulated sources only)."""
+
+import dagster as dg
+import pandas as pd
+
+from dagster_project.outputs import publish_table, save_figure
+from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.sources import journeylift_source
+from dagster_project.warehouse import Warehouse
+from ml.evaluation import best_of_scorecard, truth_scorecard as score_against_truth
+from ml.reporting import scorecard_figure
+
+SCORED_TABLES = ("event_type_attribution", "position_attribution", "counterfactual_effects", "ad_effects")
+
+
+def build_truth_scorecard() -> dg.AssetsDefinition:
+    return dg.asset(
+        key=[OUTPUT_SCHEMA, "truth_scorecard"],
+        deps=[[OUTPUT_SCHEMA, t] for t in (*SCORED_TABLES, "simulator_truth", "simulator_position_weights")],
+        group_name="report",
+    )(truth_scorecard)
+
+
+def truth_scorecard(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    """For each model and method: Spearman of event-type lifts and of `remove_event:<event>`
+    counterfactuals with the true removal effects, the error of position estimates against the
+    true position weights, and the relative error of the ad effects (removal, and the holdout
+    experiment's estimand) against the truth."""
+    tables = {t: warehouse.read_table(f"{OUTPUT_SCHEMA}.{t}") for t in SCORED_TABLES}
+    effects = pd.concat([tables["counterfactual_effects"], tables["ad_effects"]], ignore_index=True)
+    scorecard = score_against_truth(
+        tables["event_type_attribution"],
+        effects.drop_duplicates(["model", "variant", "intervention"]),
+        tables["position_attribution"],
+        warehouse.read_table(f"{OUTPUT_SCHEMA}.simulator_truth"),
+        position_weights=warehouse.read_table(f"{OUTPUT_SCHEMA}.simulator_position_weights"),
+    )
+    scorecard.insert(0, "run_id", context.run_id)
+    best = best_of_scorecard(scorecard)
+    return dg.MaterializeResult(
+        metadata={
+            **publish_table(warehouse, "truth_scorecard", scorecard, preview_rows=10),
+            "best": dg.MetadataValue.md(best.to_markdown(index=False)),
+            "figure": dg.MetadataValue.path(save_figure(scorecard_figure(scorecard), "truth_scorecard.png")),
+        }
+    )
+
+
+# Only a simulated source knows the truth.
+scorecard_assets = [build_truth_scorecard()] if journeylift_source().kind == "simulator" else []
