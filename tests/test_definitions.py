@@ -101,3 +101,34 @@ def test_guard_blocks_by_default_and_only_an_explicit_logged_switch_makes_it_war
     assert "does NOT stop training" in warned.stderr
     typo = _guard_blocking_in_subprocess("off")
     assert typo.returncode != 0 and "must be one of" in typo.stderr
+
+
+def test_all_families_when_asked_for_all():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "from dagster_project.definitions import defs\n"
+        "print(json.dumps(sorted(k.to_user_string() for k in defs().resolve_all_asset_keys())))\n"
+    )
+    env = {**os.environ, "JOURNEYLIFT_MODELS": "all"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    keys = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    from ml.models import available_models
+
+    families = set(available_models())
+    assert {"lstm", "transformer_cls", "gru4rec", "sasrec", "bert4rec", "bilstm_transformer", "item2vec",
+            "seq_vae", "srgnn", "logreg_counts"} <= families
+    for family in families:
+        for variant in ("no_funnel", "with_funnel", "funnel_excluded_only"):
+            assert f"models/{family}__{variant}" in keys
+    assert "journeylift/customer_traits" in keys
+
+
+def test_default_families_are_the_fast_ones():
+    from dagster_project.settings import DEFAULT_MODEL_FAMILIES, model_families
+
+    assert model_families() == DEFAULT_MODEL_FAMILIES == ("lstm", "transformer_cls", "gru4rec", "logreg_counts")

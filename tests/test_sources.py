@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource
 from dagster_project.defs.dbt.assets import dbt_build_args, dbt_source_vars, journeylift_dbt_models
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.defs.raw.contract_source import build_contract_source
+from dagster_project.defs.quality.leakage_guard import no_funnel_leakage_guard
 from dagster_project.defs.raw.simulated_sessions import build_simulated_sessions
 from dagster_project.defs.resources import dbt_executable
 from dagster_project.settings import DBT_PROJECT_DIR
@@ -96,13 +97,15 @@ def write_folder(folder, simulation, formats: dict[str, str]):
     return folder
 
 
-def materialize_folder(folder, home, with_dbt: bool = True, raise_on_error: bool = True):
+def materialize_folder(folder, home, with_dbt: bool = True, raise_on_error: bool = True, with_guard: bool = False):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
         assets = [build_contract_source(parse_source(str(folder)))]
         if with_dbt:
             assets.append(journeylift_dbt_models)
+        if with_guard:
+            assets.append(no_funnel_leakage_guard)
         return dg.materialize(assets, resources=resources(), raise_on_error=raise_on_error)
 
 
@@ -111,8 +114,13 @@ def test_a_folder_of_contract_files_yields_the_simulator_marts(tmp_path, simulat
     folder = write_folder(tmp_path / "source", simulation,
                           {"events": "csv", "dimension_store": "parquet", "ad_experiment": "parquet"})
     home = tmp_path / "home"
-    result = materialize_folder(folder, home)
+    result = materialize_folder(folder, home, with_guard=True)
     assert result.success
+    # The guard at the door: the same blocking GX check runs on the marts built from the user's data.
+    (guard,) = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                and e.event_specific_data.check_name == "no_funnel_leakage_guard"]
+    assert guard.passed
+    assert count(home, "journeylift.leakage_guard") == 1
     raw_events = result.asset_materializations_for_node("contract_source")[0]
     assert raw_events.metadata["rows"].value == len(simulation.events)
     for name, expected in simulator_marts.items():
