@@ -20,6 +20,7 @@ class VAETerms(NamedTuple):
     reconstruction: torch.Tensor  # scalar: sum of -log p(event_t | z, events_<t) over real events
     kl: torch.Tensor  # scalar: sum of KL(q(z | x) || N(0, I)) over journeys
     mu: torch.Tensor  # [B, latent_dim]
+    logvar: torch.Tensor  # [B, latent_dim], log sigma^2
 
 
 @register("seq_vae")
@@ -125,7 +126,7 @@ class SequenceVAEClassifier(SequenceModel):
         reconstruction = self.reconstruction_loss(z, targets, batch.mask)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum()
         logits = self.head(mu).squeeze(-1)
-        return VAETerms(logits, reconstruction, kl, mu)
+        return VAETerms(logits, reconstruction, kl, mu, logvar)
 
     def training_outputs(self, batch: JourneyBatch, epoch: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits, recon_weight * (reconstruction + beta(epoch) * KL)), summed over the batch."""

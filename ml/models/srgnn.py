@@ -133,7 +133,8 @@ class SRGNNClassifier(SequenceModel):
         batch, length, _ = x.shape
         graph = session_graph(self.item_ids(x), mask)
         # occurrences[b, i, t] = 1 / count_i when event t is an occurrence of node i.
-        occurrences = (graph.alias[:, None, :] == torch.arange(length, device=x.device)[None, :, None]) & mask[:, None, :]
+        slots = torch.arange(length, device=x.device)
+        occurrences = (graph.alias[:, None, :] == slots[None, :, None]) & mask[:, None, :]
         occurrences = occurrences.to(x.dtype)
         occurrences = occurrences / occurrences.sum(dim=2, keepdim=True).clamp(min=1.0)
         nodes = occurrences @ self.input_projection(x)
@@ -148,6 +149,7 @@ class SRGNNClassifier(SequenceModel):
         lengths = mask.sum(dim=1)
         last = events[torch.arange(batch, device=x.device), (lengths - 1).clamp(min=0)]
         last = torch.where((lengths > 0).unsqueeze(-1), last, torch.zeros_like(last))
-        alpha = self.attention_score(torch.sigmoid(self.attention_last(last).unsqueeze(1) + self.attention_event(events)))
+        gates = torch.sigmoid(self.attention_last(last).unsqueeze(1) + self.attention_event(events))
+        alpha = self.attention_score(gates)  # [B, L, 1], unnormalized as in the paper
         global_preference = (alpha * events * mask.unsqueeze(-1).to(events.dtype)).sum(dim=1)
         return self.readout(torch.cat([last, global_preference], dim=-1))
