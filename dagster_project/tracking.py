@@ -41,6 +41,13 @@ class MlflowTracking(dg.ConfigurableResource):
             mlflow.create_experiment(self.experiment, artifact_location=artifacts)
         mlflow.set_experiment(self.experiment)
 
+    def log_figures(self, run_ids, paths, artifact_path: str = "figures") -> None:
+        """Attach figures to existing MLflow runs (e.g. each model's training run)."""
+        client = mlflow.MlflowClient(tracking_uri=self.resolved_uri())
+        for run_id in run_ids:
+            for path in paths:
+                client.log_artifact(run_id, path, artifact_path=artifact_path)
+
     @contextmanager
     def start_run(self, context: dg.AssetExecutionContext, run_name: str, tags: dict | None = None):
         """An MLflow run for this asset materialization, tagged with the Dagster run and asset."""

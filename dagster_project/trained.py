@@ -23,6 +23,7 @@ class TrainedJourneyModel:
     metrics: pd.DataFrame  # split, auc, log_loss, n_journeys
     history: pd.DataFrame  # one row per epoch
     mlflow_run_id: str
+    mlflow_model_uri: str  # models:/<id>: MLflow 3 logs models apart from the run's artifacts
     train_seconds: float
 
     def sequence_data(self, sequences: pd.DataFrame, labels: pd.DataFrame) -> SequenceData:

@@ -57,7 +57,7 @@ def _small_run_config(n_users: int = 400) -> dict:
     for model, options in model_options.items():
         for variant in ("no_funnel", "with_funnel", "funnel_excluded_only"):
             ops[f"models__{model}__{variant}"] = {"config": {"epochs": 3, "model_options": options}}
-    ops["attributions"] = {"config": {"methods": ["grad_x_input", "integrated_gradients", "attention"]}}
+    ops["attributions"] = {"config": {"methods": ["grad_x_input", "integrated_gradients", "attention", "attention_rollout"]}}
     ops["faithfulness"] = {"config": {"max_journeys": 60}}
     ops["journeylift__ad_effects"] = {"config": {"n_boot": 200}}
     ops["journeylift__counterfactual_effects"] = {"config": {"n_boot": 50}}

@@ -235,3 +235,36 @@ def test_store_attribution(handmade):
     assert table.loc["s2", "mean_score"] == pytest.approx(0.9)
     assert table.loc["NO_STORE", "store_name"] == "NO_STORE"
     assert table["n_events"].sum() == len(handmade)
+
+
+def test_attention_per_layer_and_head(data):
+    batch = collate_journeys(data, [0, 1])
+    length = batch.mask.shape[1]
+    generator = torch.Generator().manual_seed(1)
+    keys = torch.cat([torch.ones(2, 1), batch.mask.float()], dim=1)[:, None, None, :]
+    planted = [torch.rand(2, 3, length + 1, length + 1, generator=generator) * keys for _ in range(2)]
+    model = PlantedAttentionModel(data.spec, planted)
+    one = AttentionAttribution(model, layer=1, head=2).attribute(batch)
+    assert torch.allclose(one, planted[1][:, 2, 0, 1:] * batch.mask)
+
+
+def test_attention_rollout_known_answers(data):
+    from ml.attribution import AttentionRollout
+
+    batch = collate_journeys(data, [int(np.flatnonzero(data.lengths >= 2)[0])])
+    n = batch.mask.shape[1] + 1  # CLS + events
+    # Layer 1: every position attends to itself, except CLS, which attends to event 1 only.
+    first = torch.eye(n)
+    first[0] = 0
+    first[0, 1] = 1
+    # Layer 2: CLS attends to itself only; the others to themselves.
+    second = torch.eye(n)
+    planted = [first[None, None], second[None, None]]
+    rollout = AttentionRollout(PlantedAttentionModel(data.spec, planted)).attribute(batch)[0]
+    # Â1[CLS] = [0.5, 0.5, 0 ...]; Â2 = I  =>  R[CLS] = [0.5, 0.5, 0, ...]: event 1 gets 0.5.
+    assert rollout[0] == pytest.approx(0.5) and torch.all(rollout[1:] == 0)
+    # Layer 2 moving CLS onto event 2 instead: Â2[CLS] = [0.5, 0, 0.5]; R[CLS] = 0.5 Â1[CLS] + 0.5 Â1[e2].
+    second[0] = 0
+    second[0, 2] = 1
+    rollout = AttentionRollout(PlantedAttentionModel(data.spec, [first[None, None], second[None, None]])).attribute(batch)[0]
+    assert rollout[0] == pytest.approx(0.25) and rollout[1] == pytest.approx(0.5)

@@ -67,7 +67,7 @@ def test_event_scores_sum_to_one_per_journey(pipeline_run):
     sums = events.groupby(["model", "variant", "method", "journey_id"])["score"].sum()
     np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-5)
     assert set(events["method"]) == {
-        "grad_x_input", "integrated_gradients", "attention", "last_touch", "first_touch", "linear"
+        "grad_x_input", "integrated_gradients", "attention", "attention_rollout", "last_touch", "first_touch", "linear"
     }
     assert set(events.loc[events["method"] == "attention", "model"]) <= {"transformer_cls", "bert4rec"}
     assert set(events.loc[events["method"] == "last_touch", "model"]) == {"baseline"}

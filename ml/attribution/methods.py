@@ -138,22 +138,57 @@ class AttentionAttribution:
     s_t = (1 / (N H)) sum_{l, h} A^{(l,h)}[CLS, t]
 
     from the weights the model's hooks captured (index 0 = CLS, events 1..L).
-    Only for models with ``has_attention``.
+    ``layer`` and/or ``head`` restrict the mean to one layer / one head (per
+    layer and head inspection). Only for models with ``has_attention``.
     """
 
     name = "attention"
 
-    def __init__(self, model: SequenceModel):
+    def __init__(self, model: SequenceModel, layer: int | None = None, head: int | None = None):
         if not getattr(model, "has_attention", False):
             raise TypeError(f"{type(model).__name__} exposes no attention weights")
-        self.model = model
+        self.model, self.layer, self.head = model, layer, head
+
+    def weights(self, batch: JourneyBatch) -> torch.Tensor:
+        """The captured weights [N, B, H, L+1, L+1] of one forward pass."""
+        with _eval_mode(self.model):
+            self.model(batch)
+        return torch.stack(self.model.attention_weights)
 
     @torch.no_grad()
     def attribute(self, batch: JourneyBatch) -> torch.Tensor:
-        with _eval_mode(self.model):
-            self.model(batch)
-        weights = torch.stack(self.model.attention_weights)  # [N, B, H, L+1, L+1]
+        weights = self.weights(batch)
+        if self.layer is not None:
+            weights = weights[self.layer : self.layer + 1]
+        if self.head is not None:
+            weights = weights[:, :, self.head : self.head + 1]
         return weights.mean(dim=(0, 2))[:, 0, 1:] * batch.mask
+
+
+class AttentionRollout(AttentionAttribution):
+    """Attention rollout (Abnar & Zuidema, 2020): attention propagated through the layers.
+
+    Per layer, heads averaged and the residual connection added as identity,
+    rows renormalized: Â_l = row_normalize(0.5 mean_h A^{(l,h)} + 0.5 I);
+    R = Â_N ... Â_1;  s_t = R[CLS, t]. Unlike the plain mean, an event reached
+    only through other positions in earlier layers still gets credit.
+    """
+
+    name = "attention_rollout"
+
+    def __init__(self, model: SequenceModel):
+        super().__init__(model)
+
+    @torch.no_grad()
+    def attribute(self, batch: JourneyBatch) -> torch.Tensor:
+        weights = self.weights(batch).mean(dim=2)  # [N, B, L+1, L+1]
+        identity = torch.eye(weights.shape[-1], dtype=weights.dtype, device=weights.device)
+        rollout = identity.expand_as(weights[0])
+        for layer in weights:
+            mixed = 0.5 * layer + 0.5 * identity
+            mixed = mixed / mixed.sum(dim=-1, keepdim=True)
+            rollout = mixed @ rollout
+        return rollout[:, 0, 1:] * batch.mask
 
 
 COMPLETENESS_COLUMNS = ["journey_id", "attribution_sum", "logit", "baseline_logit", "abs_error", "relative_error"]
@@ -236,6 +271,7 @@ ATTRIBUTION_METHODS: dict[str, type] = {
     GradientXInput.name: GradientXInput,
     IntegratedGradients.name: IntegratedGradients,
     AttentionAttribution.name: AttentionAttribution,
+    AttentionRollout.name: AttentionRollout,
 }
 
 
@@ -243,7 +279,7 @@ def methods_for(model: SequenceModel) -> list[str]:
     """Names of the attribution methods that apply to ``model``."""
     names = [GradientXInput.name, IntegratedGradients.name]
     if getattr(model, "has_attention", False):
-        names.append(AttentionAttribution.name)
+        names += [AttentionAttribution.name, AttentionRollout.name]
     return names
 
 

@@ -8,31 +8,7 @@ from torch import nn
 from ml.data import FeatureSpec
 from ml.models.base import SequenceModel
 from ml.models.registry import register
-
-
-class CausalSelfAttentionBlock(nn.Module):
-    """One SASRec block, pre-norm as in the paper's g(x) = x + Dropout(g(LN(x))).
-
-    h = x + Dropout(MHA(LN(x), blocked));  out = h + Dropout(FFN(LN(h))),
-    FFN(s) = W_2 Dropout(ReLU(W_1 s + b_1)) + b_2  (W_1, W_2 square, as in the paper).
-    """
-
-    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float):
-        super().__init__()
-        self.attention = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
-        self.norm_attention = nn.LayerNorm(d_model)
-        self.norm_feedforward = nn.LayerNorm(d_model)
-        self.feedforward = nn.Sequential(
-            nn.Linear(d_model, ff_dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ff_dim, d_model)
-        )
-        self.dropout = nn.Dropout(dropout)
-
-    def forward(self, x: torch.Tensor, blocked: torch.Tensor) -> torch.Tensor:
-        """x [B, L, d_model]; ``blocked`` [B * n_heads, L, L] true where query i may not see key j."""
-        normed = self.norm_attention(x)
-        attended, _ = self.attention(normed, normed, normed, attn_mask=blocked, need_weights=False)
-        x = x + self.dropout(attended)
-        return x + self.dropout(self.feedforward(self.norm_feedforward(x)))
+from ml.models.transformer import AttentionEncoderLayer
 
 
 @register("sasrec")
@@ -40,7 +16,8 @@ class SASRecClassifier(SequenceModel):
     """SASRec (Kang & McAuley, 2018) with a logistic head instead of next-item scores.
 
     z_t = Dropout(W_in x_t + P_t) with learned positions P, then ``n_layers``
-    x :class:`CausalSelfAttentionBlock` and a final LayerNorm:
+    x :class:`~ml.models.transformer.AttentionEncoderLayer` (ReLU feed-forward, causal mask)
+    and a final LayerNorm:
 
         A_{ij} = softmax_j(q_i . k_j / sqrt(d_head))  over j <= i, j a real event,
         F_t    = LN(block_N(... block_1(z)))_t,
@@ -81,7 +58,8 @@ class SASRecClassifier(SequenceModel):
         self.positions = nn.Embedding(self.max_len, d_model)
         self.embedding_dropout = nn.Dropout(dropout)
         self.layers = nn.ModuleList(
-            CausalSelfAttentionBlock(d_model, n_heads, ff_dim or d_model, dropout) for _ in range(n_layers)
+            AttentionEncoderLayer(d_model, n_heads, ff_dim or d_model, dropout, activation=nn.ReLU)
+            for _ in range(n_layers)
         )
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, 1)
@@ -107,7 +85,7 @@ class SASRecClassifier(SequenceModel):
         z = self.embedding_dropout(z)
         blocked = self.attention_blocked(mask)
         for layer in self.layers:
-            z = layer(z, blocked)
+            z = layer(z, attn_mask=blocked)
         return self.norm(z)
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -13,28 +13,33 @@ from ml.models.registry import register
 class AttentionEncoderLayer(nn.Module):
     """Pre-norm encoder layer whose attention module returns per-head weights.
 
-    h = x + Dropout(MHA(LN(x)));  out = h + Dropout(FFN(LN(h))).
+    h = x + Dropout(MHA(LN(x)));  out = h + Dropout(FFN(LN(h))),
+    FFN(s) = W_2 Dropout(act(W_1 s + b_1)) + b_2  (act: GELU by default; SASRec uses ReLU).
 
     ``nn.MultiheadAttention`` is called with ``need_weights=True,
     average_attn_weights=False`` so a forward hook on ``self.attention`` sees
     weights [B, H, L, L] (``nn.TransformerEncoderLayer`` discards them).
     """
 
-    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float):
+    def __init__(self, d_model: int, n_heads: int, ff_dim: int, dropout: float, activation: type[nn.Module] = nn.GELU):
         super().__init__()
         self.attention = nn.MultiheadAttention(d_model, n_heads, dropout=dropout, batch_first=True)
         self.norm_attention = nn.LayerNorm(d_model)
         self.norm_feedforward = nn.LayerNorm(d_model)
         self.feedforward = nn.Sequential(
-            nn.Linear(d_model, ff_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_dim, d_model)
+            nn.Linear(d_model, ff_dim), activation(), nn.Dropout(dropout), nn.Linear(ff_dim, d_model)
         )
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
-        """x [B, L, d_model]; ``padding`` [B, L] true where a key must be ignored."""
+    def forward(
+        self, x: torch.Tensor, padding: torch.Tensor | None = None, attn_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x [B, L, d_model]; ``padding`` [B, L] true where a key must be ignored; ``attn_mask``
+        [B * n_heads, L, L] true where query i may not see key j (e.g. causal)."""
         normed = self.norm_attention(x)
         attended, _ = self.attention(
-            normed, normed, normed, key_padding_mask=padding, need_weights=True, average_attn_weights=False
+            normed, normed, normed, key_padding_mask=padding, attn_mask=attn_mask,
+            need_weights=True, average_attn_weights=False,
         )
         x = x + self.dropout(attended)
         return x + self.dropout(self.feedforward(self.norm_feedforward(x)))

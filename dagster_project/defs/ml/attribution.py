@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.ml.evaluation import MODEL_INS, MODEL_KEYS, tag_rows
-from dagster_project.marts import STORES, read_variant, relation
+from dagster_project.marts import HONEST_VARIANT, STORES, read_variant, relation
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
@@ -35,7 +35,9 @@ COMPLETENESS_COLUMNS = [
 class AttributionConfig(dg.Config):
     """Which methods run (each model runs those it supports), on which split, and IG's steps."""
 
-    methods: list[str] = ["grad_x_input", "integrated_gradients", "attention"]
+    methods: list[str] = ["grad_x_input", "integrated_gradients", "attention", "attention_rollout"]
+    # The leaky variants are there to be compared, not explained in depth: one cheap method.
+    leaky_variant_methods: list[str] = ["grad_x_input"]
     baselines: list[str] = [*RULE_METHODS, *CHANNEL_METHODS]
     split: str = "test"
     ig_steps: int = 16
@@ -55,8 +57,9 @@ class AttributionConfig(dg.Config):
 def attributions(
     context: dg.AssetExecutionContext, config: AttributionConfig, warehouse: Warehouse, **models: TrainedJourneyModel
 ):
-    """Event-level attribution on the test journeys — attention, gradient x input and integrated
-    gradients (with its completeness error) for every model; last touch, first touch and linear
+    """Event-level attribution on the test journeys — attention (mean over layers and heads) and
+    attention rollout where a model has attention, gradient x input and integrated gradients
+    (with its completeness error) for every model; last touch, first touch and linear
     for the baselines — normalized to sum 1 per journey, and its aggregates by event, position
     bucket and store. Markov removal and Shapley values add event-level rows."""
     stores = warehouse.read_table(relation(STORES))
@@ -73,7 +76,8 @@ def attributions(
         sequences, labels = read_variant(warehouse, trained.variant)
         data = trained.sequence_data(sequences, labels)
         variants.setdefault(trained.variant, (sequences, labels, data.max_len))
-        methods = [m for m in methods_for(trained.model) if m in config.methods]
+        wanted = config.methods if trained.variant == HONEST_VARIANT else config.leaky_variant_methods
+        methods = [m for m in methods_for(trained.model) if m in wanted]
         for method in methods:
             options = {"n_steps": config.ig_steps} if method == "integrated_gradients" else {}
             events = event_attribution(trained.model, data, method, split=config.split, **options)

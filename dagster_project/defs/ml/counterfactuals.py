@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.ml.evaluation import MODEL_INS, tag_rows
-from dagster_project.marts import read_variant
+from dagster_project.marts import HONEST_VARIANT, read_variant
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
@@ -38,9 +38,11 @@ def counterfactual_effects(
             trained.model, data, sequences, default_interventions(sequences),
             split=config.split, n_boot=config.n_boot, seed=config.seed,
         )
-        swaps = sponsorship_effects(
-            trained.model, data, sequences, split=config.split, n_boot=config.n_boot, seed=config.seed
-        )
-        frames.append(tag_rows(pd.concat([effects, swaps], ignore_index=True), context.run_id, trained))
+        if trained.variant == HONEST_VARIANT:  # the swap feeds the honest ad effects only
+            swaps = sponsorship_effects(
+                trained.model, data, sequences, split=config.split, n_boot=config.n_boot, seed=config.seed
+            )
+            effects = pd.concat([effects, swaps], ignore_index=True)
+        frames.append(tag_rows(effects, context.run_id, trained))
     frame = pd.concat(frames, ignore_index=True)
     return dg.MaterializeResult(metadata=publish_table(warehouse, "counterfactual_effects", frame))

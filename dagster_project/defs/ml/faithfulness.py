@@ -9,6 +9,7 @@ from dagster_project.defs.ml.evaluation import MODEL_INS, MODEL_KEYS, tag_rows
 from dagster_project.marts import HONEST_VARIANT, read_variant
 from dagster_project.outputs import publish_table, save_figure
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.tracking import MlflowTracking
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
 from ml.attribution import faithfulness as faithfulness_curves
@@ -18,7 +19,7 @@ from ml.reporting import faithfulness_figure
 class FaithfulnessConfig(dg.Config):
     """Each curve re-predicts every sampled journey at 11 steps per method: sample to stay cheap."""
 
-    max_journeys: int = 600
+    max_journeys: int = 400
     seed: int = 0
 
 
@@ -32,7 +33,8 @@ class FaithfulnessConfig(dg.Config):
     ins=MODEL_INS,
 )
 def faithfulness(
-    context: dg.AssetExecutionContext, config: FaithfulnessConfig, warehouse: Warehouse, **models: TrainedJourneyModel
+    context: dg.AssetExecutionContext, config: FaithfulnessConfig, warehouse: Warehouse,
+    mlflow_tracking: MlflowTracking, **models: TrainedJourneyModel,
 ):
     """Deletion and insertion curves of every method for each honest model, on the same sampled
     test journeys: a faithful method's deletion curve drops fast (small deletion_auc) and its
@@ -55,6 +57,7 @@ def faithfulness(
         name = f"faithfulness_{trained.model_name}__{trained.variant}.png"
         path = save_figure(faithfulness_figure(model_curves, f"Faithfulness: {trained.model_name} on {trained.variant}"), name)
         figures[name] = dg.MetadataValue.path(path)
+        mlflow_tracking.log_figures([trained.mlflow_run_id], [path])
         context.log.info(f"{trained.model_name}: faithfulness on {len(journeys)} journeys")
     yield dg.MaterializeResult(
         asset_key=[OUTPUT_SCHEMA, "faithfulness"],

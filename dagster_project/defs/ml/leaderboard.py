@@ -37,13 +37,12 @@ def model_leaderboard(
     registry only when the leakage guard passed and it beats `logreg_counts`."""
     rows = [leaderboard_row(m.model_name, m.variant, m.metrics, m.history, m.train_seconds) for m in models.values()]
     board = leaderboard(rows)
-    run_ids = {(m.model_name, m.variant): m.mlflow_run_id for m in models.values()}
+    model_uris = {(m.model_name, m.variant): m.mlflow_model_uri for m in models.values()}
     promotion = promotion_candidate(board, guard_passed(context.instance), honest_variant=HONEST_VARIANT)
     version = None
     if promotion.model is not None:
         mlflow_tracking.use()
-        run_id = run_ids[(promotion.model, HONEST_VARIANT)]
-        version = mlflow.register_model(f"runs:/{run_id}/model", REGISTERED_MODEL_NAME).version
+        version = mlflow.register_model(model_uris[(promotion.model, HONEST_VARIANT)], REGISTERED_MODEL_NAME).version
         context.log.info(f"registered {REGISTERED_MODEL_NAME} v{version}: {promotion.reason}")
     else:
         context.log.warning(f"no model registered: {promotion.reason}")

@@ -2,7 +2,6 @@
 
 import dagster as dg
 import pandas as pd
-from mlflow import MlflowClient
 
 from dagster_project.defs.ml.evaluation import MODEL_INS
 from dagster_project.outputs import save_figure
@@ -43,7 +42,6 @@ def attribution_report(
     tables = {t: warehouse.read_table(f"{OUTPUT_SCHEMA}.{t}") for t in REPORT_TABLES}
     truth = _read_optional(warehouse, TRUTH)
     events = tables["event_attribution"].assign(position_bucket=lambda f: position_bucket(f["position"]))
-    client = MlflowClient(tracking_uri=mlflow_tracking.resolved_uri())
     figures = {}
     for trained in models.values():
         def rows(name, frame=None, method=None):
@@ -65,8 +63,7 @@ def attribution_report(
             rows("counterfactual_effects"), truth, title=f"Counterfactual effects: {trained.model_name} on {trained.variant}"
         )
         paths.append(save_figure(fig, f"counterfactuals_{stem}.png"))
-        for path in paths:
-            client.log_artifact(trained.mlflow_run_id, path, artifact_path="figures")
+        mlflow_tracking.log_figures([trained.mlflow_run_id], paths)
         figures.update({p.rsplit("/", 1)[-1]: dg.MetadataValue.path(p) for p in paths})
     summary = summary_text(outputs_dir())
     (outputs_dir() / "summary.txt").write_text(summary + "\n")

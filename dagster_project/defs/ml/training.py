@@ -66,12 +66,12 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
         result = train_model(model, data, train_config, log=context.log.info)
         metrics = model_metrics(result.model, data)
         with mlflow_tracking.start_run(context, run_name=f"{model_name}__{variant}", tags={"model": model_name, "variant": variant}) as run:
-            _log_run(result, metrics, train_config, config, model_name, variant, data)
+            model_uri = _log_run(result, metrics, train_config, config, model_name, variant, data)
             mlflow.log_params(source_params)
         trained = TrainedJourneyModel(
             model_name=model_name, variant=variant, model=result.model, vocabularies=data.vocabularies,
             max_len=config.max_len, metrics=metrics, history=result.history_frame(),
-            mlflow_run_id=run.info.run_id, train_seconds=result.train_seconds,
+            mlflow_run_id=run.info.run_id, mlflow_model_uri=model_uri, train_seconds=result.train_seconds,
         )
         test = metrics.set_index("split").loc["test"]
         return dg.Output(
@@ -90,8 +90,9 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
     return train
 
 
-def _log_run(result, metrics, train_config, config, model_name, variant, data) -> None:
-    """Params, per-epoch and final metrics, and the model (the leaderboard registers the winner)."""
+def _log_run(result, metrics, train_config, config, model_name, variant, data) -> str:
+    """Params, per-epoch and final metrics, and the model (the leaderboard registers the winner);
+    returns the logged model's URI."""
     mlflow.log_params({**train_config.to_dict(), **config.model_options, "model": model_name, "variant": variant,
                        "n_journeys": data.n_journeys, "n_events": data.n_events,
                        "n_parameters": sum(p.numel() for p in result.model.parameters())})
@@ -102,13 +103,13 @@ def _log_run(result, metrics, train_config, config, model_name, variant, data) -
         mlflow.log_metrics({f"{row.split}_auc": row.auc, f"{row.split}_log_loss": row.log_loss,
                             f"{row.split}_ece": row.ece})
     mlflow.log_metrics({"best_epoch": result.best_epoch, "train_seconds": result.train_seconds})
-    mlflow.pytorch.log_model(
+    return mlflow.pytorch.log_model(
         result.model,
         name="model",
         pip_requirements=MLFLOW_PIP_REQUIREMENTS,
         # Models take a JourneyBatch, not a tensor, so the traced pt2 format does not apply.
         serialization_format="pickle",
-    )
+    ).model_uri
 
 
 training_assets = [build_training_asset(m, v) for m in model_families() for v in VARIANTS]
