@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import dagster as dg
 import pandas as pd
 
@@ -30,3 +32,16 @@ def read_variant(warehouse: Warehouse, variant: str) -> tuple[pd.DataFrame, pd.D
     sequences = warehouse.read_table(relation(sequences_key(variant)))
     labels = warehouse.read_table(relation(LABELS))
     return sequences, labels
+
+
+def variant_reader(warehouse: Warehouse) -> Callable[[str], tuple[pd.DataFrame, pd.DataFrame]]:
+    """`read_variant`, read once per variant for one asset run: several models share each
+    variant's marts (callers must not change the frames in place)."""
+    cache: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def read(variant: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if variant not in cache:
+            cache[variant] = read_variant(warehouse, variant)
+        return cache[variant]
+
+    return read

@@ -5,7 +5,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.ml.evaluation import MODEL_INS, MODEL_KEYS, tag_rows
-from dagster_project.marts import HONEST_VARIANT, STORES, read_variant, relation
+from dagster_project.marts import HONEST_VARIANT, STORES, relation, variant_reader
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
@@ -72,8 +72,9 @@ def attributions(
         tables["store_attribution"].append(tag_rows(store_attribution(events, stores), context.run_id, **keys))
 
     variants = {}
+    read = variant_reader(warehouse)
     for trained in models.values():
-        sequences, labels = read_variant(warehouse, trained.variant)
+        sequences, labels = read(trained.variant)
         data = trained.sequence_data(sequences, labels)
         variants.setdefault(trained.variant, (sequences, labels, data.max_len))
         wanted = config.methods if trained.variant == HONEST_VARIANT else config.leaky_variant_methods

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.ml.evaluation import MODEL_INS, tag_rows
-from dagster_project.marts import HONEST_VARIANT, read_variant
+from dagster_project.marts import HONEST_VARIANT, variant_reader
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
@@ -31,8 +31,9 @@ def counterfactual_effects(
     95% interval. `swap_ad_events` (and per event) re-predict with the ads shown as organic
     cards instead — the estimand a randomized ad holdout measures."""
     frames = []
+    read = variant_reader(warehouse)
     for trained in models.values():
-        sequences, labels = read_variant(warehouse, trained.variant)
+        sequences, labels = read(trained.variant)
         data = trained.sequence_data(sequences, labels)
         effects = estimate_effects(
             trained.model, data, sequences, default_interventions(sequences),

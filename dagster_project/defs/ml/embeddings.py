@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.defs.ml.evaluation import MODEL_INS, tag_rows
-from dagster_project.marts import read_variant
+from dagster_project.marts import variant_reader
 from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
@@ -18,8 +18,9 @@ def journey_embeddings(context: dg.AssetExecutionContext, warehouse: Warehouse, 
     CLS output, pooled vector or latent mean of every journey, so analysts can cluster and
     profile journeys. Written as a warehouse table and as Parquet (vectors do not fit a CSV)."""
     frames = []
+    read = variant_reader(warehouse)
     for trained in models.values():
-        sequences, labels = read_variant(warehouse, trained.variant)
+        sequences, labels = read(trained.variant)
         vectors = embed_journeys(trained.model, trained.sequence_data(sequences, labels))
         frames.append(tag_rows(vectors[["journey_id", "embedding"]], context.run_id, trained))
     frame = pd.concat(frames, ignore_index=True)

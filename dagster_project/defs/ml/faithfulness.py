@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.defs.ml.evaluation import MODEL_INS, MODEL_KEYS, tag_rows
-from dagster_project.marts import HONEST_VARIANT, read_variant
+from dagster_project.marts import HONEST_VARIANT, variant_reader
 from dagster_project.outputs import publish_table, save_figure
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.tracking import MlflowTracking
@@ -41,10 +41,11 @@ def faithfulness(
     insertion curve rises fast (large insertion_auc), compared with random order."""
     event_attr = warehouse.read_table(f"{OUTPUT_SCHEMA}.event_attribution")
     summaries, curves, figures = [], [], {}
+    read = variant_reader(warehouse)
     for trained in models.values():
         if trained.variant != HONEST_VARIANT:
             continue
-        sequences, labels = read_variant(warehouse, trained.variant)
+        sequences, labels = read(trained.variant)
         data = trained.sequence_data(sequences, labels)
         mine = event_attr[(event_attr["model"] == trained.model_name) & (event_attr["variant"] == trained.variant)]
         journeys = mine["journey_id"].unique()
