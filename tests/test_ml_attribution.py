@@ -115,8 +115,11 @@ def test_gradient_x_input_on_a_linear_model(data):
     assert torch.allclose(IntegratedGradients(model, n_steps=4).attribute(batch), scores, atol=1e-5)
     # Normalized: |s_t| / sum |s_t| per journey.
     shares = normalize_scores(scores, batch.mask)[0, : data.lengths[0]].numpy()
-    first = np.abs(by_hand[: data.lengths[0]])
-    assert np.allclose(shares, first / first.sum(), atol=1e-6)
+    first = by_hand[: data.lengths[0]]
+    assert np.allclose(shares, np.abs(first) / np.abs(first).sum(), atol=1e-6)
+    # Signed: s_t / sum |s_t|, the sign of each event's push on the logit kept.
+    signed = normalize_scores(scores, batch.mask, signed=True)[0, : data.lengths[0]].numpy()
+    assert np.allclose(signed, first / np.abs(first).sum(), atol=1e-6)
 
 
 def test_integrated_gradients_completeness(data):
@@ -173,6 +176,9 @@ def test_normalize_scores_edge_cases():
     assert torch.allclose(shares[0], torch.tensor([0.5, 0.5, 0.0]))  # all zero -> uniform
     assert torch.allclose(shares[1], torch.tensor([0.25, 0.75, 0.0]))  # padding ignored
     assert (shares[2] == 0).all() and torch.isfinite(shares).all()  # no events, no NaN
+    signed = normalize_scores(scores, mask, signed=True)
+    assert torch.allclose(signed[1], torch.tensor([0.25, -0.75, 0.0]))
+    assert torch.allclose(signed.abs(), shares)
 
 
 @pytest.mark.parametrize("method", ["grad_x_input", "integrated_gradients", "attention"])
@@ -184,6 +190,7 @@ def test_event_attribution_table(method, data):
     test = data.indices("test")
     assert len(frame) == data.lengths[test].sum()
     assert np.allclose(frame.groupby("journey_id")["score"].sum(), 1.0, atol=1e-5)
+    assert np.allclose(frame["score"], frame["signed_score"].abs())
     expected = data.events.iloc[data.event_rows(test)].sort_values(["journey_id", "position"])
     assert frame["position"].tolist() == expected["position"].tolist()
     assert frame["event"].tolist() == expected["event"].tolist()
@@ -203,18 +210,23 @@ def handmade():
             "store_id": ["s1", "NO_STORE", "s1", "s2", "s2"],
             "score": [0.6, 0.4, 0.2, 0.8, 1.0],
             "converted": [True, True, False, False, False],
+            "signed_score": [0.6, -0.4, 0.2, -0.8, 1.0],
         }
     )
 
 
 def test_event_type_attribution(handmade):
     table = event_type_attribution(handmade).set_index("event")
-    assert list(table.columns) == ["method", "mean_converted", "mean_not_converted", "lift", "n_events"]
+    assert list(table.columns) == [
+        "method", "mean_converted", "mean_not_converted", "lift", "n_events", "mean_signed_score"
+    ]
     assert table.loc["a", "mean_converted"] == pytest.approx(0.6)
     assert table.loc["a", "mean_not_converted"] == pytest.approx(0.6)
     assert table.loc["a", "lift"] == pytest.approx(1.0)
     assert table.loc["b", "lift"] == pytest.approx(0.5)
     assert table["n_events"].to_dict() == {"a": 3, "b": 2}
+    # b's shares are large (lift 0.5) but it lowers the prediction: the signed mean says so.
+    assert table["mean_signed_score"].to_dict() == pytest.approx({"a": 0.6, "b": -0.6})
 
 
 def test_position_attribution_buckets(handmade):

@@ -14,6 +14,7 @@ from ml.attribution import (
     completeness_summary,
     event_attribution,
     faithfulness,
+    integrated_gradients_attribution,
     integrated_gradients_completeness,
 )
 from ml.baselines import rule_attribution
@@ -26,15 +27,16 @@ W_CLICK, BIAS = 2.0, -1.0
 
 
 class ClickModel(SequenceModel):
-    """logit = W_CLICK * #m_card_click + BIAS: only the planted event matters."""
+    """logit = W_CLICK * #m_card_click + w_search * #core_search + BIAS (w_search = 0 by default)."""
 
-    def __init__(self, data):
+    def __init__(self, data, w_search: float = 0.0):
         super().__init__(data.spec, embedding_dim=1)
         with torch.no_grad():
             for table in self.embedding.tables:
                 table.weight.zero_()
-            click = data.vocabularies["event"].encode(["m_card_click"])[0]
+            click, search = data.vocabularies["event"].encode(["m_card_click", "core_search"])
             self.embedding.tables[0].weight[click, 0] = 1.0
+            self.embedding.tables[0].weight[search, 0] = w_search / W_CLICK
         self.head = nn.Linear(1, 1)
         with torch.no_grad():
             self.head.weight.fill_(W_CLICK)
@@ -59,8 +61,11 @@ def test_integrated_gradients_completeness_on_a_trained_model(frames, data):
     model = build_model("lstm", data.spec, hidden_size=16, embedding_dim=4)
     config = TrainConfig(epochs=2, batch_size=64, lr=1e-2, num_threads=1, log_every=0)
     train_model(model, data, config, log=lambda _: None)
-    table = integrated_gradients_completeness(model, data, split="test")
+    events, table = integrated_gradients_attribution(model, data, split="test")
     summary = completeness_summary(table)
+    # One pass gives both: the event rows are integrated gradients' own.
+    pd.testing.assert_frame_equal(events, event_attribution(model, data, "integrated_gradients"))
+    assert set(table["journey_id"]) == set(events["journey_id"])
     assert summary["n_journeys"] == len(table) == (data.lengths[data.indices("test")] > 0).sum()
     # At the default step count the attributions miss under 5% of f(x) - f(x').
     assert summary["total_relative_error"] < 0.05
@@ -123,3 +128,20 @@ def test_deletion_and_insertion_curves(frames, data):
     # The gradient's deletion curve is at its floor after the first 10-30% of events.
     assert (curve("grad_x_input", "deletion") <= curve("random", "deletion") + 1e-9).all()
     assert np.isfinite(rows.loc["last_touch", ["deletion_auc", "insertion_auc"]].to_numpy(dtype=float)).all()
+
+
+def test_deletion_follows_the_sign_of_the_attribution(frames, data):
+    """Searches pull the logit down harder than clicks push it up: deleting by |score| would delete
+    searches first and raise p; the signed order deletes the clicks first and beats random order."""
+    sequences, _ = frames
+    model = ClickModel(data, w_search=-3.0).eval()
+    events = event_attribution(model, data, "grad_x_input")
+    assert (events.loc[events["event"] == "core_search", "signed_score"] < 0).all()
+    assert np.allclose(events["score"], events["signed_score"].abs())
+    fractions = (0.0, 0.25, 0.5, 0.75, 1.0)
+    _, signed = faithfulness(model, data, sequences, events, fractions, seed=0)
+    _, by_magnitude = faithfulness(model, data, sequences, events.drop(columns="signed_score"), fractions, seed=0)
+    signed, by_magnitude = signed.iloc[0], by_magnitude.iloc[0]
+    assert signed["deletion_auc"] < signed["random_deletion_auc"] - 0.02
+    assert signed["insertion_auc"] > signed["random_insertion_auc"] + 0.02
+    assert by_magnitude["deletion_auc"] > by_magnitude["random_deletion_auc"]

@@ -23,9 +23,10 @@ def position_weights():
     return pd.DataFrame({"position": np.arange(1, 61), "weight": weights})
 
 
-def event_rows(method, lifts):
+def event_rows(method, lifts, signed=None):
     return pd.DataFrame(
-        {"model": "lstm", "variant": "no_funnel", "method": method, "event": list(TRUE), "lift": lifts, "n_events": 5}
+        {"model": "lstm", "variant": "no_funnel", "method": method, "event": list(TRUE), "lift": lifts, "n_events": 5,
+         "mean_signed_score": np.nan if signed is None else signed}
     )
 
 
@@ -46,7 +47,8 @@ def test_lift_and_counterfactual_rankings(truth):
     """Lifts in the true order score 1, reversed -1; an event without a lift drops out (3 left, still 1)."""
     events = pd.concat(
         [
-            event_rows("grad_x_input", [4.0, 3.0, 2.0, 1.0]),
+            # lifts in the true order; signed means that put a last
+            event_rows("grad_x_input", [4.0, 3.0, 2.0, 1.0], signed=[-0.1, 0.3, 0.2, 0.1]),
             event_rows("attention", [1.0, 2.0, 3.0, 4.0]),
             event_rows("markov_removal", [4.0, np.nan, 2.0, 1.0]),
         ]
@@ -65,6 +67,10 @@ def test_lift_and_counterfactual_rankings(truth):
     assert got["lstm", "grad_x_input", "spearman_lift_vs_truth"] == pytest.approx(1.0)
     assert got["lstm", "attention", "spearman_lift_vs_truth"] == pytest.approx(-1.0)
     assert got["lstm", "markov_removal", "spearman_lift_vs_truth"] == pytest.approx(1.0)
+    # signed ranks (1, 4, 3, 2) against the true (4, 3, 2, 1): d = (-3, 1, 1, 1), rho = 1 - 6 * 12 / 60 = -0.2
+    assert got["lstm", "grad_x_input", "spearman_signed_score_vs_truth"] == pytest.approx(-0.2)
+    # Methods without signed scores (a channel baseline here) get no signed metric.
+    assert ("lstm", "markov_removal", "spearman_signed_score_vs_truth") not in got.index
     # No method column on counterfactual rows: they are scored as method "counterfactual".
     assert got["lstm", "counterfactual", "spearman_counterfactual_vs_truth"] == pytest.approx(1.0)
     # |0.05 - 0.04| / 0.04

@@ -66,6 +66,8 @@ def test_event_scores_sum_to_one_per_journey(pipeline_run):
     events = _table(home, "event_attribution")
     sums = events.groupby(["model", "variant", "method", "journey_id"])["score"].sum()
     np.testing.assert_allclose(sums.to_numpy(), 1.0, atol=1e-5)
+    # The signed share keeps the direction of each event's push: |signed_score| = score.
+    np.testing.assert_allclose(events["signed_score"].abs().to_numpy(), events["score"].to_numpy(), atol=1e-6)
     assert set(events["method"]) == {
         "grad_x_input", "integrated_gradients", "attention", "attention_rollout", "last_touch", "first_touch", "linear"
     }
@@ -162,8 +164,8 @@ def test_ad_effects_from_the_holdout_and_the_scorecard(pipeline_run):
     assert (experiment["ci_low"] <= experiment["effect"]).all() and (experiment["effect"] <= experiment["ci_high"]).all()
     assert "calibrated_effect" in ad.columns
     scorecard = _table(home, "truth_scorecard")
-    assert {"spearman_lift_vs_truth", "spearman_counterfactual_vs_truth", "position_weight_error",
-            "ad_effect_relative_error"} <= set(scorecard["metric"])
+    assert {"spearman_lift_vs_truth", "spearman_signed_score_vs_truth", "spearman_counterfactual_vs_truth",
+            "position_weight_error", "ad_effect_relative_error"} <= set(scorecard["metric"])
     assert scorecard.loc[scorecard["metric"].str.startswith("spearman"), "value"].dropna().between(-1, 1).all()
     text = summary_text(home / "outputs")
     assert "Scored against the simulator's truth" in text and "randomized holdout" in text

@@ -1,8 +1,8 @@
 r"""Faithfulness of attribution methods: deletion and insertion curves (Petsiuk et al., RISE, 2018).
 
 For each journey j with n_j attributed events, order its events by a method's
-score (descending; ties in a seeded random order) and, for each fraction f in
-``fractions``, let k_j = round(f n_j):
+signed score (descending; ties in a seeded random order) and, for each
+fraction f in ``fractions``, let k_j = round(f n_j):
 
     deletion(f)  = mean_j p(j without its top-k_j events)
     insertion(f) = mean_j p(j holding only its top-k_j events)
@@ -14,6 +14,11 @@ each curve over f in [0, 1] (trapezoids) summarizes it: a faithful method's
 deletion curve drops fast (small ``deletion_auc``) and its insertion curve
 rises fast (large ``insertion_auc``). A seeded random order is the floor every
 method must beat.
+
+The order is by ``signed_score`` where the rows have one (gradient methods:
+the events that raise the logit most come first, those that lower it last),
+else by ``score``. Ordering gradients by their magnitude would delete the
+events that *lower* the prediction among the first, and so raise it.
 
 Only events that carry a score are ever removed or inserted: events cut
 from a journey longer than the model's ``max_len`` (which the attribution
@@ -66,7 +71,8 @@ def faithfulness_curves(
     """Deletion and insertion curves of every method in ``event_attr``, plus ``random``.
 
     ``event_attr``: event_attribution rows (method, journey_id, position,
-    score; several methods at once); ``sequences`` the mart ``data`` was built
+    score and optionally signed_score, which then sets the order; several
+    methods at once); ``sequences`` the mart ``data`` was built
     from. Columns: method, curve (``deletion`` / ``insertion``), step (the
     fraction f), mean_p, n_journeys. Cost: one prediction of the attributed
     journeys per (method, curve, step), identical journey sets predicted once.
@@ -80,11 +86,13 @@ def faithfulness_curves(
     rng = np.random.default_rng(seed)
     tiebreak = rng.random(len(base))
 
+    column = "signed_score" if "signed_score" in event_attr.columns else "score"
     scores = {}
     for method, rows in event_attr.groupby("method", sort=True):
         where = keys.get_indexer(pd.MultiIndex.from_frame(rows[["journey_id", "position"]]))
         score = np.full(len(base), np.nan)
-        score[where[where >= 0]] = rows["score"].to_numpy(dtype=np.float64)[where >= 0]
+        values = rows[column].fillna(rows["score"]).to_numpy(dtype=np.float64)
+        score[where[where >= 0]] = values[where >= 0]
         scores[method] = score
     any_scored = np.logical_or.reduce([~np.isnan(s) for s in scores.values()]) if scores else np.zeros(len(base), bool)
     scores[RANDOM_METHOD] = np.where(any_scored, rng.random(len(base)), np.nan)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ml.data import JourneyBatch, SequenceData, journey_loader
+from ml.data import JourneyBatch
 from ml.models import SequenceModel
 
 
@@ -72,7 +72,7 @@ class IntegratedGradients:
     (midpoint Riemann sum, ``n_steps`` = m; f the conversion logit, the mask
     kept as the journey's). Completeness: sum_t s_t ~ f(x) - f(x'); the
     midpoint rule's error falls as 1/m^2 (see :meth:`completeness` and
-    :func:`integrated_gradients_completeness`).
+    :func:`~ml.attribution.integrated_gradients_attribution`).
 
     ``baseline``: ``"zeros"`` (x' = 0), ``"padding"`` (x' = the model's
     embedding of padding tokens with zero numerics: the "no event here" input;
@@ -194,13 +194,11 @@ class AttentionRollout(AttentionAttribution):
 COMPLETENESS_COLUMNS = ["journey_id", "attribution_sum", "logit", "baseline_logit", "abs_error", "relative_error"]
 
 
-def integrated_gradients_completeness(
-    model: SequenceModel,
-    data: SequenceData,
-    split: str | None = "test",
-    n_steps: int = DEFAULT_IG_STEPS,
-    baseline="zeros",
-    batch_size: int = 256,
+def completeness_frame(
+    journey_id: np.ndarray,
+    attribution_sum: np.ndarray,
+    logit: np.ndarray,
+    baseline_logit: np.ndarray,
     min_gap: float = 1e-3,
 ) -> pd.DataFrame:
     """Per journey, how far integrated gradients is from completeness.
@@ -208,38 +206,17 @@ def integrated_gradients_completeness(
         abs_error      = | sum_t s_t - (f(x) - f(x')) |
         relative_error = abs_error / | f(x) - f(x') |   (NaN when |f(x) - f(x')| < ``min_gap``)
 
-    on the raw (unnormalized) scores, f the logit. Columns: journey_id,
-    attribution_sum, logit, baseline_logit, abs_error, relative_error, one
-    row per ``split`` journey with at least one event. Summarize with
-    :func:`completeness_summary`.
+    on the raw (unnormalized) scores, f the logit. Columns COMPLETENESS_COLUMNS,
+    sorted by journey_id. Summarize with :func:`completeness_summary`.
     """
-    explainer = IntegratedGradients(model, n_steps=n_steps, baseline=baseline)
-    device = next(model.parameters()).device
-    journeys = data.indices(split)
-    journeys = journeys[data.lengths[journeys] > 0]
-    parts = []
-    for batch in journey_loader(data, journeys, batch_size=batch_size, shuffle=False):
-        scores, logit, baseline_logit = explainer.completeness(batch.to(device))
-        parts.append(
-            np.stack(
-                [
-                    batch.index.numpy().astype(np.float64),
-                    scores.sum(dim=1).double().cpu().numpy(),
-                    logit.double().cpu().numpy(),
-                    baseline_logit.double().cpu().numpy(),
-                ],
-                axis=1,
-            )
-        )
-    values = np.concatenate(parts) if parts else np.empty((0, 4))
-    gap = values[:, 2] - values[:, 3]
-    abs_error = np.abs(values[:, 1] - gap)
+    gap = np.asarray(logit, dtype=np.float64) - np.asarray(baseline_logit, dtype=np.float64)
+    abs_error = np.abs(np.asarray(attribution_sum, dtype=np.float64) - gap)
     frame = pd.DataFrame(
         {
-            "journey_id": data.journey_id[values[:, 0].astype(np.int64)],
-            "attribution_sum": values[:, 1],
-            "logit": values[:, 2],
-            "baseline_logit": values[:, 3],
+            "journey_id": journey_id,
+            "attribution_sum": attribution_sum,
+            "logit": logit,
+            "baseline_logit": baseline_logit,
             "abs_error": abs_error,
             "relative_error": np.where(np.abs(gap) >= min_gap, abs_error / np.maximum(np.abs(gap), min_gap), np.nan),
         },
@@ -249,7 +226,7 @@ def integrated_gradients_completeness(
 
 
 def completeness_summary(completeness: pd.DataFrame) -> dict:
-    """The figures to report from :func:`integrated_gradients_completeness`.
+    """The figures to report from a completeness table (:func:`completeness_frame`).
 
     ``total_relative_error`` = sum_j abs_error_j / sum_j |f(x_j) - f(x'_j)| (the
     headline: the share of the prediction difference the attributions miss),
@@ -283,9 +260,14 @@ def methods_for(model: SequenceModel) -> list[str]:
     return names
 
 
-def normalize_scores(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """score_t = |s_t| / sum_t |s_t| over real events; all-zero journeys get 1 / n_events."""
+def normalize_scores(scores: torch.Tensor, mask: torch.Tensor, signed: bool = False) -> torch.Tensor:
+    """score_t = |s_t| / sum_t |s_t| over real events; all-zero journeys get 1 / n_events.
+
+    ``signed=True`` keeps the sign: s_t / sum_t |s_t| (an event that lowers the
+    logit gets a negative share), so its absolute value is the unsigned score.
+    """
     magnitude = scores.abs() * mask
     total = magnitude.sum(dim=1, keepdim=True)
     uniform = mask / mask.sum(dim=1, keepdim=True).clamp(min=1)
-    return torch.where(total > 0, magnitude / total.clamp(min=torch.finfo(scores.dtype).tiny), uniform)
+    values = scores * mask if signed else magnitude
+    return torch.where(total > 0, values / total.clamp(min=torch.finfo(scores.dtype).tiny), uniform)

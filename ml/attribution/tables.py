@@ -4,14 +4,57 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 
+from ml.attribution.methods import (
+    ATTRIBUTION_METHODS,
+    DEFAULT_IG_STEPS,
+    IntegratedGradients,
+    completeness_frame,
+    normalize_scores,
+)
 from ml.data import SequenceData, journey_loader
 from ml.models import SequenceModel
-from ml.attribution.methods import ATTRIBUTION_METHODS, normalize_scores
 
-EVENT_ATTRIBUTION_COLUMNS = ["method", "journey_id", "position", "event", "store_id", "score", "converted"]
+#: design.md's event_attribution columns (less run_id, model, variant), then signed_score.
+EVENT_ATTRIBUTION_COLUMNS = [
+    "method", "journey_id", "position", "event", "store_id", "score", "converted", "signed_score",
+]
 POSITION_BUCKETS = ("1-5", "6-10", "11-20", "21-50", "51+")
 _POSITION_EDGES = [0, 5, 10, 20, 50, np.inf]
+
+
+def _event_rows(data: SequenceData, method: str, journeys: list, scores: list) -> pd.DataFrame:
+    """The event_attribution frame from per-batch journey indices and their events' signed scores."""
+    if not journeys:
+        return pd.DataFrame(columns=EVENT_ATTRIBUTION_COLUMNS)
+    journeys, signed = np.concatenate(journeys), np.concatenate(scores)
+    events = data.events.iloc[data.event_rows(journeys)]
+    frame = pd.DataFrame(
+        {
+            "method": method,
+            "journey_id": events["journey_id"].to_numpy(),
+            "position": events["position"].to_numpy(),
+            "event": events["event"].to_numpy(),
+            "store_id": events["store_id"].to_numpy(),
+            "score": np.abs(signed),
+            "converted": data.label[np.repeat(journeys, data.lengths[journeys])] > 0.5,
+            "signed_score": signed,
+        }
+    )
+    return frame.sort_values(["journey_id", "position"], kind="stable").reset_index(drop=True)
+
+
+def _split_batches(model: SequenceModel, data: SequenceData, split: str | None, batch_size: int):
+    device = next(model.parameters()).device
+    for batch in journey_loader(data, data.indices(split), batch_size=batch_size, shuffle=False):
+        yield batch.to(device)
+
+
+def _event_scores(raw: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    # Boolean indexing walks the batch row-major: journey by journey, in
+    # position order, as data.event_rows lists them.
+    return normalize_scores(raw, mask, signed=True)[mask].double().cpu().numpy()
 
 
 def event_attribution(
@@ -24,43 +67,76 @@ def event_attribution(
 ) -> pd.DataFrame:
     """One row per event of the ``split`` journeys with its normalized score.
 
-    Columns: method, journey_id, position, event, store_id, score, converted
-    (design.md's event_attribution less run_id, model, variant, which the
-    caller adds). ``score`` sums to 1 over each journey's events (see
-    :func:`~ml.attribution.normalize_scores`); positions are those of the
-    sequences mart (a journey cut to ``max_len`` keeps its last positions).
+    Columns EVENT_ATTRIBUTION_COLUMNS: method, journey_id, position, event,
+    store_id, score, converted (design.md's event_attribution less run_id,
+    model, variant, which the caller adds), signed_score. ``score`` sums to 1
+    over each journey's events (see :func:`~ml.attribution.normalize_scores`);
+    ``signed_score`` is the same share with the raw score's sign (negative:
+    the event lowers the predicted conversion), so score = |signed_score|.
+    Positions are those of the sequences mart (a journey cut to ``max_len``
+    keeps its last positions).
     """
     try:
         explainer = ATTRIBUTION_METHODS[method](model, **method_options)
     except KeyError:
         raise KeyError(f"unknown attribution method {method!r}; known: {sorted(ATTRIBUTION_METHODS)}") from None
-    device = next(model.parameters()).device
-    rows, scores, journeys = [], [], []
-    for batch in journey_loader(data, data.indices(split), batch_size=batch_size, shuffle=False):
-        batch = batch.to(device)
-        normalized = normalize_scores(explainer.attribute(batch), batch.mask)
-        # Boolean indexing walks the batch row-major: journey by journey, in
-        # position order, as data.event_rows lists them.
-        scores.append(normalized[batch.mask].double().cpu().numpy())
-        index = batch.index.cpu().numpy()
-        rows.append(data.event_rows(index))
-        journeys.append(np.repeat(index, data.lengths[index]))
-    if not rows:
-        return pd.DataFrame(columns=EVENT_ATTRIBUTION_COLUMNS)
-    rows, journeys = np.concatenate(rows), np.concatenate(journeys)
-    events = data.events.iloc[rows]
-    frame = pd.DataFrame(
-        {
-            "method": method,
-            "journey_id": events["journey_id"].to_numpy(),
-            "position": events["position"].to_numpy(),
-            "event": events["event"].to_numpy(),
-            "store_id": events["store_id"].to_numpy(),
-            "score": np.concatenate(scores),
-            "converted": data.label[journeys] > 0.5,
-        }
+    journeys, scores = [], []
+    for batch in _split_batches(model, data, split, batch_size):
+        scores.append(_event_scores(explainer.attribute(batch), batch.mask))
+        journeys.append(batch.index.cpu().numpy())
+    return _event_rows(data, method, journeys, scores)
+
+
+def integrated_gradients_attribution(
+    model: SequenceModel,
+    data: SequenceData,
+    split: str | None = "test",
+    n_steps: int = DEFAULT_IG_STEPS,
+    baseline="zeros",
+    batch_size: int = 512,
+    min_gap: float = 1e-3,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Integrated gradients' event_attribution rows and its completeness, from one pass.
+
+    (events, completeness): ``events`` as :func:`event_attribution` with
+    method ``integrated_gradients``; ``completeness`` one row per ``split``
+    journey with at least one event, columns COMPLETENESS_COLUMNS (see
+    :func:`~ml.attribution.completeness_frame`), read from the same raw scores
+    plus f(x) and f(x'): two forward passes on top of the ``n_steps`` path.
+    """
+    explainer = IntegratedGradients(model, n_steps=n_steps, baseline=baseline)
+    journeys, scores, sums, logits, baseline_logits = [], [], [], [], []
+    for batch in _split_batches(model, data, split, batch_size):
+        raw, logit, baseline_logit = explainer.completeness(batch)
+        scores.append(_event_scores(raw, batch.mask))
+        journeys.append(batch.index.cpu().numpy())
+        sums.append(raw.sum(dim=1).double().cpu().numpy())
+        logits.append(logit.double().cpu().numpy())
+        baseline_logits.append(baseline_logit.double().cpu().numpy())
+    events = _event_rows(data, IntegratedGradients.name, journeys, scores)
+    if not journeys:
+        return events, completeness_frame(*(np.empty(0),) * 4, min_gap=min_gap)
+    index = np.concatenate(journeys)
+    scored = data.lengths[index] > 0
+    completeness = completeness_frame(
+        data.journey_id[index[scored]],
+        *(np.concatenate(parts)[scored] for parts in (sums, logits, baseline_logits)),
+        min_gap=min_gap,
     )
-    return frame.sort_values(["journey_id", "position"], kind="stable").reset_index(drop=True)
+    return events, completeness
+
+
+def integrated_gradients_completeness(
+    model: SequenceModel,
+    data: SequenceData,
+    split: str | None = "test",
+    n_steps: int = DEFAULT_IG_STEPS,
+    baseline="zeros",
+    batch_size: int = 512,
+    min_gap: float = 1e-3,
+) -> pd.DataFrame:
+    """The completeness half of :func:`integrated_gradients_attribution` (one row per journey)."""
+    return integrated_gradients_attribution(model, data, split, n_steps, baseline, batch_size, min_gap)[1]
 
 
 def _by_outcome(frame: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -79,13 +155,23 @@ def _by_outcome(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def event_type_attribution(event_attr: pd.DataFrame) -> pd.DataFrame:
-    """Per event name: mean score in converted and in not-converted journeys.
+    """Per event name: mean score in converted and in not-converted journeys, and its signed mean.
 
     lift = mean_converted / mean_not_converted (NaN when the latter is 0 or
-    absent); n_events counts the event's rows. Columns: [method,] event,
-    mean_converted, mean_not_converted, lift, n_events.
+    absent); n_events counts the event's rows. The unsigned shares say how
+    much an event moves the prediction, not which way: an event that lowers
+    it gets a large share too. ``mean_signed_score`` (the mean signed_score
+    over all the event's rows, when ``event_attr`` has that column) says which
+    way: negative when the event lowers the predicted conversion on average.
+    Columns: [method,] event, mean_converted, mean_not_converted, lift,
+    n_events[, mean_signed_score].
     """
-    return _by_outcome(event_attr, "event")
+    out = _by_outcome(event_attr, "event")
+    if "signed_score" in event_attr.columns:
+        keys = [c for c in ("method", "event") if c in out.columns]
+        signed = event_attr.groupby(keys, observed=True)["signed_score"].mean().rename("mean_signed_score")
+        out = out.join(signed, on=keys)
+    return out
 
 
 def position_bucket(position) -> pd.Categorical:

@@ -46,13 +46,14 @@ def rule_attribution(
     """event_attribution rows of a rule (``last_touch``, ``first_touch`` or ``linear``).
 
     Columns: method, journey_id, position, event, store_id, score, converted,
-    sorted by journey_id then position; journeys as :func:`journey_paths`
+    signed_score (= score), sorted by journey_id then position; journeys as :func:`journey_paths`
     selects them (pass the model's ``max_len`` to score the same events).
     """
     if method not in RULE_METHODS:
         raise KeyError(f"unknown rule {method!r}; known: {list(RULE_METHODS)}")
     paths = journey_paths(sequences, labels, split=split, max_len=max_len)
+    scores = rule_scores(paths, method)  # credit, never negative: signed and unsigned agree
     frame = paths[["journey_id", "position", "event", "store_id", "converted"]].assign(
-        method=method, score=rule_scores(paths, method)
+        method=method, score=scores, signed_score=scores
     )
     return frame[EVENT_ATTRIBUTION_COLUMNS].reset_index(drop=True)

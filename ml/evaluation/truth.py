@@ -10,6 +10,10 @@ spearman_lift_vs_truth
     event's ``lift`` (event_type_attribution) with the true effect of
     ``remove_event:<event>``. 1 = the method ranks events exactly as their
     true removal effects do; -1 = reversed.
+spearman_signed_score_vs_truth
+    the same for each event's ``mean_signed_score`` (event_type_attribution of
+    methods with signed scores): the signed share says which way the event
+    moves the prediction, which the unsigned lift cannot.
 spearman_counterfactual_vs_truth
     the same for the estimated ``remove_event:<event>`` effects
     (counterfactual_effects; method ``counterfactual`` when the frame has no
@@ -45,6 +49,7 @@ SCORECARD_COLUMNS = ["model", "variant", "method", "metric", "value"]
 #: metric -> which end is best
 METRIC_DIRECTIONS: dict[str, str] = {
     "spearman_lift_vs_truth": "max",
+    "spearman_signed_score_vs_truth": "max",
     "spearman_counterfactual_vs_truth": "max",
     "position_weight_error": "min",
     "ad_effect_relative_error": "min",
@@ -142,6 +147,13 @@ def truth_scorecard(
             "spearman_lift_vs_truth",
             lambda g: spearman(g["lift"], events_truth.reindex(g["event"]).to_numpy(), min_points),
         )
+        if "mean_signed_score" in frame.columns:
+            signed = frame[frame.groupby(_GROUP, dropna=False)["mean_signed_score"].transform("count") > 0]
+            rows += _rows(
+                signed,
+                "spearman_signed_score_vs_truth",
+                lambda g: spearman(g["mean_signed_score"], events_truth.reindex(g["event"]).to_numpy(), min_points),
+            )
 
     if counterfactual_effects is not None and len(counterfactual_effects):
         frame = _with_keys(counterfactual_effects, COUNTERFACTUAL_METHOD)

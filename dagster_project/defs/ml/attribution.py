@@ -14,7 +14,7 @@ from ml.attribution import (
     completeness_summary,
     event_attribution,
     event_type_attribution,
-    integrated_gradients_completeness,
+    integrated_gradients_attribution,
     methods_for,
     position_attribution,
     store_attribution,
@@ -80,14 +80,16 @@ def attributions(
         wanted = config.methods if trained.variant == HONEST_VARIANT else config.leaky_variant_methods
         methods = [m for m in methods_for(trained.model) if m in wanted]
         for method in methods:
-            options = {"n_steps": config.ig_steps} if method == "integrated_gradients" else {}
-            events = event_attribution(trained.model, data, method, split=config.split, **options)
+            if method == "integrated_gradients":  # its completeness comes from the same pass
+                events, completeness = integrated_gradients_attribution(
+                    trained.model, data, split=config.split, n_steps=config.ig_steps
+                )
+                summary = pd.DataFrame([{"n_steps": config.ig_steps, **completeness_summary(completeness)}])
+                tables["integrated_gradients_completeness"].append(tag_rows(summary, context.run_id, trained))
+            else:
+                events = event_attribution(trained.model, data, method, split=config.split)
             add(events, trained=trained)
             context.log.info(f"{trained.model_name}/{trained.variant} {method}: {len(events):,} event scores")
-        if "integrated_gradients" in methods:
-            completeness = integrated_gradients_completeness(trained.model, data, split=config.split, n_steps=config.ig_steps)
-            summary = pd.DataFrame([{"n_steps": config.ig_steps, **completeness_summary(completeness)}])
-            tables["integrated_gradients_completeness"].append(tag_rows(summary, context.run_id, trained))
 
     for variant, (sequences, labels, max_len) in variants.items():
         keys = {"model": BASELINE_MODEL, "variant": variant}

@@ -1,17 +1,21 @@
 """Every attribution scored against the simulator's truth (simulated sources only)."""
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
+from dagster_project.defs.ml.ad_effects import EXPERIMENT_MODEL
 from dagster_project.marts import HONEST_VARIANT
 from dagster_project.outputs import publish_table, save_figure
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.sources import journeylift_source
 from dagster_project.warehouse import Warehouse
 from ml.evaluation import best_of_scorecard, truth_scorecard as score_against_truth
+from ml.evaluation.truth import COUNTERFACTUAL_METHOD
 from ml.reporting import scorecard_figure
 
 SCORED_TABLES = ("event_type_attribution", "position_attribution", "counterfactual_effects", "ad_effects")
+EXPERIMENT_METHOD = "randomized_holdout"  # the method of the holdout's row: no model read it
 
 
 def build_truth_scorecard() -> dg.AssetsDefinition:
@@ -33,6 +37,7 @@ def truth_scorecard(context: dg.AssetExecutionContext, warehouse: Warehouse):
         for t in SCORED_TABLES
     }
     effects = pd.concat([tables["counterfactual_effects"], tables["ad_effects"]], ignore_index=True)
+    effects["method"] = np.where(effects["model"] == EXPERIMENT_MODEL, EXPERIMENT_METHOD, COUNTERFACTUAL_METHOD)
     scorecard = score_against_truth(
         tables["event_type_attribution"],
         effects.drop_duplicates(["model", "variant", "intervention"]),
@@ -51,5 +56,8 @@ def truth_scorecard(context: dg.AssetExecutionContext, warehouse: Warehouse):
     )
 
 
-# Only a simulated source knows the truth.
-scorecard_assets = [build_truth_scorecard()] if journeylift_source().kind == "simulator" else []
+@dg.definitions
+def scorecard_assets() -> dg.Definitions:
+    """Only a simulated source knows the truth. Chosen at every definitions load (like the raw
+    assets), so a code location reloaded on another JOURNEYLIFT_SOURCE never keeps a stale one."""
+    return dg.Definitions(assets=[build_truth_scorecard()] if journeylift_source().kind == "simulator" else [])
