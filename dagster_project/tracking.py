@@ -15,6 +15,11 @@ import mlflow
 
 from dagster_project.settings import mlflow_dir
 
+# mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI into os.environ, so the user's own value
+# is read once, here, before `use()` ever sets it: a later run in the same process (another
+# JOURNEYLIFT_HOME) must not inherit the previous run's local store.
+ENVIRONMENT_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
+
 
 class MlflowTracking(dg.ConfigurableResource):
     """Where runs go: `tracking_uri` (else MLFLOW_TRACKING_URI, else the local store)."""
@@ -25,7 +30,7 @@ class MlflowTracking(dg.ConfigurableResource):
     def resolved_uri(self) -> str:
         return (
             self.tracking_uri
-            or os.environ.get("MLFLOW_TRACKING_URI")
+            or ENVIRONMENT_TRACKING_URI
             or f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
         )
 
