@@ -10,7 +10,6 @@ bf16 autocast where the caller asks for it.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from ml.data import RandomBatchSampler, build_sequence_data, collate_journeys  #
 from ml.models import build_model  # noqa: E402
 from ml.simulate import SimulationConfig, simulate_sessions  # noqa: E402
 from ml.training import TrainConfig, train_model  # noqa: E402
+from measure import bench_line, peak_mib  # noqa: E402
 
 N_USERS = int(os.environ.get("BENCH_USERS", "100000"))  # ~200k journeys, ~3M events
 NAIVE_SECONDS = float(os.environ.get("BENCH_NAIVE_SECONDS", "60"))
@@ -106,8 +106,6 @@ def run(name: str, model_name: str, options: dict, precision: str) -> None:
     config = TrainConfig(epochs=1, batch_size=BATCH_SIZE, max_len=MAX_LEN, precision=precision, log_every=100)
     result = train_model(model, data, config, log=log)
     product = float(result.history[0]["events_per_second"])
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     log(f"product trainer ({precision}, bucketing): {product:,.0f} events/s; naive: {baseline:,.0f} events/s; "
         f"validation AUC after one epoch {result.history[0]['val_auc']:.3f}")
-    print(f"BENCH {name} events_per_s={product:.0f} baseline={baseline:.0f} ratio={product / baseline:.2f} "
-          f"peak_mib={peak_mib:.0f}")
+    print(bench_line(name, "events_per_s", product, baseline, peak_mib()))

@@ -1,6 +1,9 @@
 """`journeylift run`: materialize the whole graph with a persistent Dagster instance, then print
 the summary; `journeylift summary`: print it again from the output tables; `journeylift check`:
-the leakage suites on any sequences/feature table, exit status 1 on a leak."""
+the leakage suites on any sequences/feature table, exit status 1 on a leak; `journeylift import`:
+a public dataset mapped onto the raw contract (ml.importers), ready for JOURNEYLIFT_SOURCE;
+`journeylift backfill --start D1 --end D2`: the event-date partitions D1..D2 (both included) of
+the daily job, in one run, as the UI's backfill does."""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ import sys
 from dagster_project.settings import journeylift_home, outputs_dir
 
 
-def run_job() -> bool:
+def execute_job(job_name: str, tags: dict[str, str] | None = None):
+    """Run a job in process against the persistent Dagster instance; the result."""
     import dagster as dg
 
     from dagster_project.definitions import defs
@@ -19,15 +23,45 @@ def run_job() -> bool:
     home = journeylift_home()
     os.environ.setdefault("DAGSTER_HOME", str(home / "dagster"))
     os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
-    job = defs().resolve_job_def("journeylift")
+    job = defs().resolve_job_def(job_name)
     with dg.DagsterInstance.get() as instance:
         # INFO keeps the progress lines (epochs, counts, rates) and drops Dagster's step-by-step DEBUG events.
         run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-        result = job.execute_in_process(instance=instance, run_config=run_config, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags, raise_on_error=False)
     if not result.success:
         failed = [event.step_key for event in result.all_events if event.is_step_failure]
         print(f"journeylift: the run failed at {failed}; see `make dev` for the logs.", file=sys.stderr)
-    return result.success
+    return result
+
+
+def run_job() -> bool:
+    return execute_job("journeylift").success
+
+
+def backfill(start: str, end: str) -> int:
+    """Materialize the event-date partitions start..end (both included) of `journeylift_daily` in
+    one run (its assets' backfill policy is a single run: dates in order, one DuckDB writer)."""
+    from dagster_project.partitions import EVENT_DATES
+
+    keys = EVENT_DATES.get_partition_keys()
+    for key in (start, end):
+        if key not in keys:
+            raise SystemExit(f"journeylift backfill: {key} is not an event-date partition ({keys[0]} to {keys[-1]})")
+    if start > end:
+        raise SystemExit(f"journeylift backfill: --start {start} is after --end {end}")
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    result = execute_job("journeylift_daily", tags=tags)
+    if not result.success:
+        return 1
+    from dagster_project.defs.dbt.daily import DBT_EVENT_DATES_KEY
+
+    built = [
+        event.materialization for event in result.get_asset_materialization_events()
+        if event.materialization.asset_key == DBT_EVENT_DATES_KEY
+    ]
+    counts = ", ".join(f"{k} {v.value}" for k, v in built[-1].metadata.items() if isinstance(v.value, int))
+    print(f"journeylift backfill: {start} to {end}, {len(built)} partitions in one run ({counts})")
+    return 0
 
 
 def read_table_argument(argument: str):
@@ -77,6 +111,16 @@ def check_table(table_argument: str, labels_argument: str | None) -> int:
     return 0 if report.success else 1
 
 
+def import_source(dataset: str, path: str, out: str) -> int:
+    """Map a public dataset onto the raw contract (ml.importers); print its import report."""
+    from ml.importers import import_dataset
+
+    report = import_dataset(dataset, path, out)
+    print("\n".join(report.lines()))
+    print(f"contract files and import_report.csv/json in {out}; run them with JOURNEYLIFT_SOURCE={out} journeylift run")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from dagster_project.summary import print_summary
 
@@ -87,7 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     check = commands.add_parser("check", help="run the leakage suites on a sequences/feature table")
     check.add_argument("table", help="a .parquet/.csv file or warehouse:<schema>.<table>")
     check.add_argument("--labels", help="the labels (journey_id, converted, conversion_at), same forms")
+    from ml.importers import available_importers
+
+    importer = commands.add_parser("import", help="map a public dataset onto the raw contract, as a folder source")
+    importer.add_argument("dataset", choices=available_importers())
+    importer.add_argument("path", help="the dataset's file or folder, in its own format")
+    importer.add_argument("out", help="the folder to write the contract files and import_report.csv/json into")
+    dates = commands.add_parser("backfill", help="materialize the daily job's event-date partitions over a date range")
+    dates.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
+    dates.add_argument("--end", required=True, help="last date (included), YYYY-MM-DD")
     args = parser.parse_args(argv)
+    if args.command == "backfill":
+        return backfill(args.start, args.end)
+    if args.command == "import":
+        return import_source(args.dataset, args.path, args.out)
     if args.command == "check":
         return check_table(args.table, args.labels)
     succeeded = run_job() if args.command == "run" else True

@@ -1,17 +1,18 @@
 """Where the raw data comes from (JOURNEYLIFT_SOURCE) and the raw contract it must meet.
 
-`JOURNEYLIFT_SOURCE` is `simulator` (the default), a folder holding one Parquet or
-CSV file per contract table named after it (`events.parquet`, `dimension_store.csv`,
-optional `ad_experiment.*`), or `warehouse:<schema>` for tables already in the
-warehouse. The contract below (design.md's raw contract, once) is checked before
-anything is written: a missing required table or column, a column of the wrong type
-or an empty table stops the run with a message naming the table, the column and the
-rule. Row-level faults are dbt's job (staging quarantines them into
-`staging.quarantine_events`).
-
-Checks and loads run in DuckDB over the files themselves, so a large source is never
-read into pandas. CSV files are read as text: dbt's safe casts parse them, and a value
-that does not parse is quarantined, not guessed at.
+`JOURNEYLIFT_SOURCE` is `simulator` (the default; `simulator:ad_funnel` simulates the
+ad-funnel domain instead), a folder holding one Parquet or CSV file per contract table
+named after it (`events.parquet`, `dimension_store.csv`, optional `ad_experiment.*`; or
+the ad-funnel domain's `auctions_users.*`, `impressions.*`, optional `clicks.*`,
+`purchases.*`), or `warehouse:<schema>` for tables already in the warehouse. A source
+brings one domain or both; a domain it brings must be whole. The contract below
+(design.md's raw contract, once) is checked before anything is written: a missing
+required table or column, a column of the wrong type or an empty table stops the run
+with a message naming the table, the column and the rule. Row-level faults are dbt's job
+(staging quarantines them into `staging.quarantine_events`). Checks and loads run in
+DuckDB over the files themselves, so a large source is never read into pandas. CSV files
+are read as text: dbt's safe casts parse them, and a value that does not parse is
+quarantined, not guessed at.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ FILE_SUFFIXES = (".parquet", ".csv")
 TEXT, TIMESTAMP, BOOLEAN = "text", "timestamp", "boolean"
 
 
+SESSIONS, AD_FUNNEL = "sessions", "ad_funnel"
+
+
 @dataclass(frozen=True)
 class ContractTable:
     name: str
     columns: dict[str, str]  # required column -> rule
     optional_columns: dict[str, str]
-    required: bool = True
+    required: bool = True  # within its domain: a source bringing the domain must have it
+    domain: str = SESSIONS
 
 
 CONTRACT = (
@@ -61,8 +66,38 @@ CONTRACT = (
         optional_columns={},
     ),
     ContractTable("ad_experiment", columns={"user_id": TEXT, "arm": TEXT}, optional_columns={}, required=False),
+    ContractTable(
+        "auctions_users",
+        columns={"auction_id": TEXT, "user_id": TEXT, "auction_ts": TIMESTAMP, "placement": TEXT},
+        optional_columns={},
+        domain=AD_FUNNEL,
+    ),
+    ContractTable(
+        "impressions",
+        columns={"impression_id": TEXT, "auction_id": TEXT, "user_id": TEXT, "product_id": TEXT, "impression_ts": TIMESTAMP},
+        optional_columns={},
+        domain=AD_FUNNEL,
+    ),
+    ContractTable(
+        "clicks",
+        columns={"click_id": TEXT, "impression_id": TEXT, "user_id": TEXT, "product_id": TEXT, "click_ts": TIMESTAMP},
+        optional_columns={},
+        required=False,
+        domain=AD_FUNNEL,
+    ),
+    ContractTable(
+        "purchases",
+        columns={"purchase_id": TEXT, "user_id": TEXT, "product_id": TEXT, "purchase_ts": TIMESTAMP, "revenue": TEXT},
+        optional_columns={},
+        domain=AD_FUNNEL,
+    ),
 )
 CONTRACT_TABLES = {table.name: table for table in CONTRACT}
+
+
+def domain_tables(domain: str, required_only: bool = False) -> list[str]:
+    """The contract tables of `domain` (only those it requires, when asked)."""
+    return [t.name for t in CONTRACT if t.domain == domain and (t.required or not required_only)]
 
 
 class SourceContractError(ValueError):
@@ -75,21 +110,27 @@ class SourceContractError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """One value of JOURNEYLIFT_SOURCE: kind is `simulator`, `folder` or `warehouse`."""
+    """One value of JOURNEYLIFT_SOURCE: kind is `simulator`, `folder` or `warehouse`;
+    `domain` is the simulated domain (sessions or ad_funnel) for the simulator."""
 
     kind: str
     folder: Path | None = None
     schema: str | None = None
+    domain: str = SESSIONS
 
     def describe(self) -> str:
-        return {"simulator": "simulator", "folder": f"folder {self.folder}", "warehouse": f"warehouse:{self.schema}"}[self.kind]
+        simulator = "simulator" if self.domain == SESSIONS else f"simulator:{self.domain}"
+        return {"simulator": simulator, "folder": f"folder {self.folder}", "warehouse": f"warehouse:{self.schema}"}[self.kind]
 
 
 def parse_source(value: str | None) -> Source:
-    """`simulator` (also empty), `warehouse:<schema>` or a folder path (which must exist)."""
+    """`simulator` (also empty; `simulator:ad_funnel` for the ad-funnel domain),
+    `warehouse:<schema>` or a folder path (which must exist)."""
     value = (value or "").strip()
-    if value in ("", "simulator"):
+    if value in ("", "simulator", f"simulator:{SESSIONS}"):
         return Source("simulator")
+    if value == f"simulator:{AD_FUNNEL}":
+        return Source("simulator", domain=AD_FUNNEL)
     if value.startswith("warehouse:"):
         schema = value.removeprefix("warehouse:").strip()
         if not schema.replace("_", "").isalnum():
@@ -147,7 +188,7 @@ def table_violations(con: duckdb.DuckDBPyConnection, table: ContractTable, relat
             f"min(cast({name} as varchar))",
         ]
     counts = con.execute(f"select {', '.join(selects)} from {relation}").fetchall()[0]
-    if counts[0] == 0:
+    if counts[0] == 0 and table.required:
         violations.append(f"{table.name}: table is empty (0 rows)")
     for i, (column, rule) in enumerate(typed.items()):
         non_null, parsed, example = counts[1 + 3 * i: 4 + 3 * i]
@@ -189,10 +230,17 @@ def check_contract(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, 
     """Check every contract table of `source`; return table -> relation, or raise SourceContractError."""
     relations = source_relations(con, source)
     where = f"in {source.folder}" if source.kind == "folder" else f"in schema {source.schema}"
+    # A domain counts as brought when any of its required tables is there; then all must be.
+    brought = {t.domain for t in CONTRACT if t.required and t.name in relations}
     violations = []
+    if not brought:
+        violations.append(
+            f"no domain: a source needs the sessions domain ({', '.join(domain_tables(SESSIONS, True))}) "
+            f"or the ad-funnel domain ({', '.join(domain_tables(AD_FUNNEL, True))}) {where}"
+        )
     for table in CONTRACT:
         if table.name not in relations:
-            if table.required:
+            if table.required and (table.domain in brought or (not brought and table.domain == SESSIONS)):
                 hint = f"no {table.name}.parquet or {table.name}.csv" if source.kind == "folder" else "no such table"
                 violations.append(f"{table.name}: required table missing ({hint} {where})")
             continue
@@ -219,13 +267,14 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def data_params(con: duckdb.DuckDBPyConnection) -> dict[str, str | int]:
-    """The source, the training sample and minimum history (dbt vars), and the quarantine
+    """The source, the training sample, minimum history and window (dbt vars), and the quarantine
     counts per reason: the params every training run logs about its data."""
     counts = quarantine_counts(con)
     return {
         "source": journeylift_source().describe(),
         "sample_users_pct": int(dbt_vars()["sample_users_pct"]),
         "min_journey_events": int(dbt_vars()["min_journey_events"]),
+        "training_window_days": int(dbt_vars().get("training_window_days") or 0) or "all",
         "quarantined_events": sum(counts.values()),
         **{f"quarantined__{reason}": n for reason, n in counts.items()},
     }

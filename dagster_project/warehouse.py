@@ -38,6 +38,12 @@ class Warehouse(dg.ConfigurableResource):
         with self.connect(read_only=True) as con:
             return con.sql(f"select {columns} from {relation}").df()
 
+    def drop_tables(self, schema: str, tables) -> None:
+        """Drop `schema.<table>` for each of `tables` where it exists (a stale table of another source)."""
+        with self.connect() as con:
+            for table in tables:
+                con.sql(f"drop table if exists {schema}.{table}")
+
     def write_table(self, schema: str, table: str, frame: pd.DataFrame) -> None:
         """Replace `schema.table` with `frame` (the latest materialization wins)."""
         with self.connect() as con:

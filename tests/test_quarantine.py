@@ -114,7 +114,9 @@ def test_each_fault_lands_in_quarantine_with_its_reason_and_count(quarantined):
     assert query(home, "select event_ts, reason from staging.quarantine_events where event_id = 't1'") == [
         ("the 1st of March", "unparseable_event_ts")
     ]
-    assert query(home, "select count(*) from staging.quarantine_events where quarantined_at is null") == [(0,)]
+    # event_at, the parsed event time (deterministic: re-running a partition changes no row), is
+    # null only where event_ts does not parse
+    assert query(home, "select event_id from staging.quarantine_events where event_at is null") == [("t1",)]
 
 
 def test_good_rows_go_on_and_nothing_is_lost(quarantined):

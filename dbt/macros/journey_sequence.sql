@@ -10,15 +10,51 @@
     keeping at least var min_journey_events events. Both are off by default
     (100, 1), and the bucket is salted so the sample is independent of the
     train/validation/test split.
+
+    So does the training window: with var training_window_days = N, only
+    journeys starting within the last N days of the data (the day of the
+    latest journey start and the N - 1 before it, whole days: N daily
+    partitions); null, the default, keeps every date.
 -#}
 {% macro journey_sequence(kept_events) -%}
 {%- set sample_users_pct = var('sample_users_pct') | int -%}
 {%- set min_journey_events = var('min_journey_events') | int -%}
-with sampled as (
+{%- set training_window_days = var('training_window_days', none) or 0 -%}
+{%- if training_window_days | int < 0 -%}
+    {{ exceptions.raise_compiler_error("var training_window_days must be a number of days or null (every date)") }}
+{%- endif %}
+with
+{%- if training_window_days | int > 0 %} journey_starts as (
+
+    select
+        journey_id,
+        event_at as journey_started_at
+
+    from {{ ref('int_events_enriched') }}
+    where event_rank = 1
+
+),
+
+journeys_in_training_window as (
+
+    select journey_id
+    from journey_starts
+    where journey_started_at >= (
+        select {{ dbt.dateadd('day', 1 - (training_window_days | int), dbt.date_trunc('day', 'max(journey_started_at)')) }}
+        from journey_starts
+    )
+
+),
+{%- endif %}
+
+sampled as (
 
     select * from {{ kept_events }}
     {%- if sample_users_pct < 100 %}
     where {{ hash_to_bucket(dbt.concat(["'sample-'", 'user_id']), 100) }} < {{ sample_users_pct }}
+    {%- endif %}
+    {%- if training_window_days | int > 0 %}
+    {{ 'and' if sample_users_pct < 100 else 'where' }} journey_id in (select journey_id from journeys_in_training_window)
     {%- endif %}
 
 ),

@@ -17,8 +17,12 @@ def model_layer(dbt_resource_props: Mapping[str, Any]) -> str | None:
 
 class JourneyliftDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            # Both domains' sources (raw, raw_ad_funnel) are raw contract tables: ["raw", table],
+            # the keys the raw assets produce.
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
         layer = model_layer(dbt_resource_props)
-        if layer is None:  # sources keep [source, table], which the raw assets produce
+        if layer is None:
             return super().get_asset_key(dbt_resource_props)
         return dg.AssetKey([layer, dbt_resource_props["name"]])
 

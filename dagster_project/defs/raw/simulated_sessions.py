@@ -8,6 +8,7 @@ import dagster as dg
 
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.sources import AD_FUNNEL, domain_tables
 from dagster_project.warehouse import Warehouse
 from ml.simulate import SimulationConfig, simulate_sessions
 
@@ -50,6 +51,7 @@ def simulated_sessions(context: dg.AssetExecutionContext, config: SimulatorConfi
     sim = simulate_sessions(
         SimulationConfig(n_users=config.n_users, seed=config.seed, holdout_share=config.holdout_share)
     )
+    warehouse.drop_tables("raw", domain_tables(AD_FUNNEL))  # a stale ad-funnel run's tables
     warehouse.write_table("raw", "events", sim.events)
     warehouse.write_table("raw", "dimension_store", sim.dimension_store)
     warehouse.write_table("raw", "ad_experiment", sim.ad_experiment)

@@ -3,14 +3,23 @@
     user's split, store metadata joined, NO_STORE / NO_FEATURE filled, and the
     funnel and conversion flags from the project vars. is_ghost_ad rides along
     for the ad experiment mart; it is not a feature (the sequence marts leave
-    it out).
+    it out). Incremental: a partitioned run rewrites every journey with an
+    event in the window, whole (macros/partition_window.sql).
 -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    full_refresh=not is_partitioned_run(),
+    pre_hook="{{ delete_partition_rows(this, 'event_at') }}"
+) }}
 
 with
 
 events as (
 
-    select * from {{ ref('int_events_ranked') }}
+    {{ select_journeys_in_partition(ref('int_events_ranked')) }}
 
 ),
 

@@ -1,8 +1,22 @@
+{#-
+    Each event's rank in its journey and the seconds since the journey's
+    previous event. Incremental: a partitioned run re-ranks every journey with
+    an event in the window, whole (macros/partition_window.sql).
+-#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    full_refresh=not is_partitioned_run(),
+    pre_hook="{{ delete_partition_rows(this, 'event_at') }}"
+) }}
+
 with
 
 events as (
 
-    select * from {{ ref('int_events_sessionized') }}
+    {{ select_journeys_in_partition(ref('int_events_sessionized')) }}
 
 ),
 

@@ -3,13 +3,33 @@
     session_id where the app recorded one; otherwise the user's session-less
     events are split by `session_gap_minutes` of inactivity and numbered per
     user (<user_id>-auto-1, -auto-2, ...), deterministically.
+
+    Incremental (macros/partition_window.sql): a partitioned run sessionizes
+    the whole accepted history of the users active on its dates (a user's
+    journeys are numbered over all of it) and writes every journey with an
+    event in the window, whole, so a journey crossing midnight is re-derived
+    with its earlier day's events.
 -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_id',
+    full_refresh=not is_partitioned_run(),
+    pre_hook="{{ delete_partition_rows(this, 'event_at') }}"
+) }}
 
 with
 
 events as (
 
     select * from {{ ref('stg_sessions__events') }}
+    {%- if is_partitioned_run() %}
+    where user_id in (
+        select user_id from {{ ref('stg_sessions__events') }}
+        where {{ in_partition_window('event_at') }}
+    )
+    {%- endif %}
 
 ),
 
@@ -22,22 +42,26 @@ journeys as (
 final as (
 
     select
-        events.event_id,
-        journeys.journey_id,
-        events.user_id,
-        events.session_id,
-        events.event_at,
-        events.event_type,
-        events.event,
-        events.discovery_feature,
-        events.store_id,
-        events.is_sponsored,
-        events.is_ghost_ad
+        event_id,
+        journey_id,
+        user_id,
+        session_id,
+        event_at,
+        event_type,
+        event,
+        discovery_feature,
+        store_id,
+        is_sponsored,
+        is_ghost_ad
 
-    from events
-    inner join journeys
-        on events.event_id = journeys.event_id
+    from journeys
+
+),
+
+journeys_in_partition as (
+
+    {{ select_journeys_in_partition('final') }}
 
 )
 
-select * from final
+select * from journeys_in_partition

@@ -1,14 +1,24 @@
 {#-
     One row per journey with its label: converted when it holds a conversion
     event; conversion_at is the first one. n_events counts every event of the
-    journey, before any cut.
+    journey, before any cut. Incremental: a partitioned run relabels every
+    journey with an event in the window and drops journeys that no longer
+    exist in int_events_enriched (macros/partition_window.sql).
 -#}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='journey_id',
+    full_refresh=not is_partitioned_run(),
+    pre_hook="{{ delete_rows_missing_upstream(this, 'journey_id', ref('int_events_enriched')) }}"
+) }}
 
 with
 
 events as (
 
-    select * from {{ ref('int_events_enriched') }}
+    {{ select_journeys_in_partition(ref('int_events_enriched')) }}
 
 ),
 

@@ -1,11 +1,15 @@
 {#-
     The raw events that break the contract row by row, never silently dropped:
-    every raw column as text, the reason (see stg_sessions__events_screened
-    for the rules) and when the build quarantined it. Raw events = accepted
-    (stg_sessions__events) + these rows.
+    the raw table it came from (source_table: events, impressions, clicks or
+    purchases), every raw column as text (ad-funnel rows in their canonical
+    event form, see stg_ad_funnel__events), the reason (see stg_sessions__events_screened
+    for the rules) and event_at, the parsed event time (null when event_ts is null
+    or does not parse): its date is the partition that screened the row. Raw events
+    = accepted (stg_sessions__events) + these rows. A view, so it follows the
+    incremental screen and reads the same on every re-run.
 -#}
 
-{{ config(materialized='table') }}
+{{ config(materialized='view') }}
 
 with
 
@@ -18,6 +22,7 @@ screened as (
 final as (
 
     select
+        source_table,
         event_id,
         user_id,
         session_id,
@@ -29,7 +34,7 @@ final as (
         is_sponsored,
         is_ghost_ad,
         cast(quarantine_reason as {{ dbt.type_string() }}) as reason,
-        {{ utc_now() }} as quarantined_at
+        event_at
 
     from screened
     where quarantine_reason is not null

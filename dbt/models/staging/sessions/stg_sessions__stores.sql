@@ -1,8 +1,22 @@
+{#-
+    The store dimension: raw.dimension_store (sessions domain; optional when
+    the source brings only the ad-funnel domain) and the ad-funnel products,
+    which play the store there (stg_ad_funnel__products).
+-#}
+
+{%- set raw_stores = source('raw', 'dimension_store') -%}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'dimension_store') }}
+    {{ source_or_empty(raw_stores, ['store_id', 'store_name', 'primary_tag_name', 'primary_category_name', 'is_nv']) }}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_ad_funnel__products') }}
 
 ),
 
@@ -16,6 +30,11 @@ renamed as (
         cast(is_nv as {{ dbt.type_boolean() }}) as is_nv
 
     from source
+
+    union all
+
+    select store_id, store_name, primary_tag_name, primary_category_name, is_nv
+    from products
 
 )
 
