@@ -10,7 +10,7 @@ export DAGSTER_HOME     ?= $(JOURNEYLIFT_HOME)/dagster
 DBT_SOURCES := $(shell find dbt/models dbt/macros dbt/tests dbt/seeds -type f 2>/dev/null) dbt/dbt_project.yml dbt/profiles.yml
 MANIFEST    := dbt/target/manifest.json
 
-.PHONY: run test bench dev docs manifest venv clean
+.PHONY: run test bench dev docs manifest venv clean real-data
 
 venv: $(STAMP)
 
@@ -33,6 +33,24 @@ test: $(MANIFEST)
 
 bench: $(MANIFEST)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The real public samples (../shared/data): each imported (`journeylift import`) into
+# .journeylift/real/<dataset>/ and run as a folder source with its own JOURNEYLIFT_HOME
+# (.journeylift/real/<dataset>/home): `make real-data`, or one with `make real-data-otto`.
+REAL_DATA     ?= $(abspath $(CURDIR)/../shared/data)
+REAL_HOME     := $(CURDIR)/.journeylift/real
+REAL_DATASETS := otto rees46 criteo
+REAL_SAMPLE_otto   := $(REAL_DATA)/otto_recsys_test_sessions
+REAL_SAMPLE_rees46 := $(REAL_DATA)/rees46_multicategory_2019oct_head5k
+REAL_SAMPLE_criteo := $(REAL_DATA)/criteo_attribution_causalmta
+
+real-data: $(addprefix real-data-,$(REAL_DATASETS))
+
+real-data-%: $(MANIFEST)
+	$(BIN)/journeylift import $* $(REAL_SAMPLE_$*) $(REAL_HOME)/$*
+	mkdir -p $(REAL_HOME)/$*/home/dagster
+	JOURNEYLIFT_SOURCE=$(REAL_HOME)/$* JOURNEYLIFT_HOME=$(REAL_HOME)/$*/home DAGSTER_HOME=$(REAL_HOME)/$*/home/dagster \
+		$(BIN)/journeylift run
 
 # The Dagster UI on 127.0.0.1:3000 over workspace.yaml.
 dev: $(MANIFEST)

@@ -55,9 +55,11 @@ def summary_text(outputs: Path) -> str:
         if mode != "block":
             lines.append("  WARNING: JOURNEYLIFT_LEAKAGE_GUARD=warn, so a leak would not have stopped training")
     lines += quarantine_lines(outputs)
-    test = metrics[metrics["split"] == "test"].pivot_table(index="variant", columns="model", values="auc")
+    test = metrics[metrics["split"] == "test"].pivot_table(index="variant", columns="model", values="auc", dropna=False)
     lines += ["", "Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"]
     lines += ["  " + row for row in test.round(3).to_string().splitlines()]
+    if test.isna().to_numpy().any():
+        lines.append("  (NaN: AUC undefined, the test split holds journeys of one class only; see log_loss)")
 
     board = _read(outputs, "leaderboard")
     if board is not None:
@@ -74,9 +76,18 @@ def summary_text(outputs: Path) -> str:
             (event_types["model"] == best)
             & (event_types["variant"] == HONEST_VARIANT)
             & (event_types["method"] == SUMMARY_METHOD)
-        ].nlargest(5, "lift")
-        lines += ["", f"Top events by lift ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD})"]
-        lines += [f"  {r.event:<28} lift {r.lift:6.2f}  (n={r.n_events})" for r in top.itertuples()]
+        ]
+        if "mean_signed_score" in top.columns and top["mean_signed_score"].notna().any():
+            # The signed share says which way an event moves the prediction; the lift of the
+            # unsigned shares ranks an event that lowers it as high as one that raises it.
+            top = top.nlargest(5, "mean_signed_score")
+            lines += ["", f"Top events by mean signed share ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD})"]
+            lines += [f"  {r.event:<28} {r.mean_signed_score:+.3f}  lift {r.lift:6.2f}  (n={r.n_events})"
+                      for r in top.itertuples()]
+        else:
+            top = top.nlargest(5, "lift")
+            lines += ["", f"Top events by lift ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD})"]
+            lines += [f"  {r.event:<28} lift {r.lift:6.2f}  (n={r.n_events})" for r in top.itertuples()]
 
     leakage = _read(outputs, "leakage_report")
     if leakage is not None:
@@ -123,6 +134,9 @@ def summary_text(outputs: Path) -> str:
 
 def _effect_lines(effects: pd.DataFrame, intervention: str, true_effects: dict, truth_key: str | None = None) -> list[str]:
     truth_key = truth_key or intervention
+    rows = effects[effects["intervention"] == intervention]
+    if len(rows) and (rows["n_journeys"] == 0).all():  # e.g. a real source without sponsored events
+        return [f"  {intervention}: no test journey holds an ad event (is_sponsored), nothing to estimate"]
     true = true_effects.get(truth_key)
     versus = f"   truth {true:+.4f} ({truth_key})" if true is not None else ""
     return [

@@ -92,11 +92,23 @@ def counterfactual_figure(effects: pd.DataFrame, truth: pd.DataFrame | None, tit
     return fig
 
 
+def _note_undefined_auc(ax: plt.Axes, pivot: pd.DataFrame) -> bool:
+    """Write on ``ax`` that test AUC is undefined when ``pivot`` holds no finite AUC (a test
+    split of one class, e.g. a tiny real sample); True when it did."""
+    if np.isfinite(pivot.to_numpy(dtype=float)).any():
+        return False
+    ax.text(0.5, 0.5, "test AUC undefined:\nthe test split holds journeys of one class only",
+            ha="center", va="center", transform=ax.transAxes)
+    return True
+
+
 def leaderboard_figure(board: pd.DataFrame) -> plt.Figure:
     """Test AUC per model family, variants side by side (with_funnel shows what leakage does)."""
-    pivot = board.pivot_table(index="model", columns="variant", values="test_auc")
+    # dropna=False keeps models whose test AUC is undefined (a test split of one class).
+    pivot = board.pivot_table(index="model", columns="variant", values="test_auc", dropna=False)
     pivot = pivot.sort_values("no_funnel" if "no_funnel" in pivot.columns else pivot.columns[0])
     fig, ax = plt.subplots(figsize=(10, 0.5 * len(pivot) + 2))
+    _note_undefined_auc(ax, pivot)
     y = np.arange(len(pivot))
     width = 0.8 / max(len(pivot.columns), 1)
     for i, variant in enumerate(pivot.columns):
@@ -119,8 +131,9 @@ def leakage_comparison_figure(comparison: pd.DataFrame, top_events: pd.DataFrame
     top_events: variant, event, effect (a few rows per variant)
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(16, 6))
-    pivot = comparison.pivot_table(index="model", columns="variant", values="test_auc")
-    pivot.plot.bar(ax=left, rot=0)
+    pivot = comparison.pivot_table(index="model", columns="variant", values="test_auc", dropna=False)
+    if not _note_undefined_auc(left, pivot):
+        pivot.plot.bar(ax=left, rot=0)
     left.axhline(0.5, color="grey", lw=1, ls="--")
     left.set_ylim(0.4, 1.0)
     left.set_ylabel("test AUC")

@@ -27,4 +27,12 @@ def tag_rows(frame: pd.DataFrame, run_id: str, trained: TrainedJourneyModel | No
 def model_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, **models: TrainedJourneyModel):
     """Test, validation and train AUC and log loss of every model x variant."""
     frame = pd.concat([tag_rows(m.metrics, context.run_id, m) for m in models.values()], ignore_index=True)
-    return dg.MaterializeResult(metadata=publish_table(warehouse, "model_metrics", frame, preview_rows=12))
+    metadata = publish_table(warehouse, "model_metrics", frame, preview_rows=12)
+    # AUC is undefined on a split holding journeys of one class (tiny or skewed real data): said, not a crash.
+    one_class = sorted(frame.loc[frame["auc"].isna() & (frame["n_journeys"] > 0), "split"].unique())
+    for split in one_class:
+        n = int(frame.loc[frame["split"] == split, "n_journeys"].max())
+        context.log.warning(f"AUC undefined on the {split} split: its {n} journeys are all of one class")
+    if one_class:
+        metadata["auc_undefined_splits"] = ", ".join(one_class)
+    return dg.MaterializeResult(metadata=metadata)
