@@ -8,28 +8,11 @@
 
 with
 
-{% if relation_exists(raw_ad_experiment) -%}
-
 source as (
 
-    select * from {{ raw_ad_experiment }}
+    {{ source_or_empty(raw_ad_experiment, ['user_id', 'arm']) }}
 
 ),
-
-{%- else -%}
-
-source as (
-
-    select
-        cast(null as {{ dbt.type_string() }}) as user_id,
-        cast(null as {{ dbt.type_string() }}) as arm
-
-    from (select 1 as placeholder) as no_rows
-    where 1 = 0
-
-),
-
-{%- endif %}
 
 renamed as (
 
