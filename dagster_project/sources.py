@@ -4,7 +4,8 @@
 ad-funnel domain instead), a folder holding one Parquet or CSV file per contract table
 named after it (`events.parquet`, `dimension_store.csv`, optional `ad_experiment.*`; or
 the ad-funnel domain's `auctions_users.*`, `impressions.*`, optional `clicks.*`,
-`purchases.*`), or `warehouse:<schema>` for tables already in the warehouse. A source
+`purchases.*`; with either, optional `user_splits.*`), or `warehouse:<schema>` for tables
+already in the warehouse. A source
 brings one domain or both; a domain it brings must be whole. The contract below
 (design.md's raw contract, once) is checked before anything is written: a missing
 required table or column, a column of the wrong type or an empty table stops the run
@@ -36,6 +37,7 @@ TEXT, TIMESTAMP, BOOLEAN = "text", "timestamp", "boolean"
 
 
 SESSIONS, AD_FUNNEL = "sessions", "ad_funnel"
+ANY_DOMAIN = "any"  # an optional table that serves whichever domain a source brings
 
 
 @dataclass(frozen=True)
@@ -75,22 +77,26 @@ CONTRACT = (
     ContractTable(
         "impressions",
         columns={"impression_id": TEXT, "auction_id": TEXT, "user_id": TEXT, "product_id": TEXT, "impression_ts": TIMESTAMP},
-        optional_columns={},
+        optional_columns={"journey_id": TEXT},
         domain=AD_FUNNEL,
     ),
     ContractTable(
         "clicks",
         columns={"click_id": TEXT, "impression_id": TEXT, "user_id": TEXT, "product_id": TEXT, "click_ts": TIMESTAMP},
-        optional_columns={},
+        optional_columns={"journey_id": TEXT},
         required=False,
         domain=AD_FUNNEL,
     ),
     ContractTable(
         "purchases",
         columns={"purchase_id": TEXT, "user_id": TEXT, "product_id": TEXT, "purchase_ts": TIMESTAMP, "revenue": TEXT},
-        optional_columns={},
+        optional_columns={"journey_id": TEXT},
         domain=AD_FUNNEL,
     ),
+    # Users pinned to a split (train, validation or test), e.g. to reproduce a published
+    # split; users it does not name are split by the hash as usual.
+    ContractTable("user_splits", columns={"user_id": TEXT, "split": TEXT}, optional_columns={}, required=False,
+                  domain=ANY_DOMAIN),
 )
 CONTRACT_TABLES = {table.name: table for table in CONTRACT}
 

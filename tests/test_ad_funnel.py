@@ -108,24 +108,23 @@ EXPECTED_QUARANTINE = {
 
 
 def write_ad_folder(folder, tables: dict[str, list[tuple]]):
+    """One CSV per table; a row one value longer than its table's columns carries journey_id."""
     columns = {
         "auctions_users": ["auction_id", "user_id", "auction_ts", "placement"],
         "impressions": ["impression_id", "auction_id", "user_id", "product_id", "impression_ts"],
         "clicks": ["click_id", "impression_id", "user_id", "product_id", "click_ts"],
         "purchases": ["purchase_id", "user_id", "product_id", "purchase_ts", "revenue"],
+        "user_splits": ["user_id", "split"],
     }
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in tables.items():
-        pd.DataFrame(rows, columns=columns[name]).to_csv(folder / f"{name}.csv", index=False)
+        names = columns[name] + (["journey_id"] if rows and len(rows[0]) > len(columns[name]) else [])
+        pd.DataFrame(rows, columns=names).to_csv(folder / f"{name}.csv", index=False)
     return folder
 
 
-@pytest.fixture(scope="module")
-def hand_made(tmp_path_factory):
-    folder = write_ad_folder(tmp_path_factory.mktemp("ad-source"), {
-        "auctions_users": AUCTIONS, "impressions": IMPRESSIONS, "clicks": CLICKS, "purchases": PURCHASES,
-    })
-    home = tmp_path_factory.mktemp("ad-home")
+def build_folder(folder, home):
+    """The contract check and dbt build (the real Dagster assets) over `folder`; its marts."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
@@ -139,8 +138,16 @@ def hand_made(tmp_path_factory):
         return {
             name: con.sql(f"select * from {name}").df()
             for name in ("marts.fct_journey_labels", "marts.fct_journey_sequences_no_funnel",
-                         "staging.quarantine_events", "marts.dim_stores")
+                         "staging.quarantine_events", "marts.dim_stores", "intermediate.int_users_split")
         }
+
+
+@pytest.fixture(scope="module")
+def hand_made(tmp_path_factory):
+    folder = write_ad_folder(tmp_path_factory.mktemp("ad-source"), {
+        "auctions_users": AUCTIONS, "impressions": IMPRESSIONS, "clicks": CLICKS, "purchases": PURCHASES,
+    })
+    return build_folder(folder, tmp_path_factory.mktemp("ad-home"))
 
 
 def test_journeys_are_user_x_product_closed_by_a_purchase_or_the_window(hand_made):
@@ -159,6 +166,33 @@ def test_ad_funnel_row_faults_are_quarantined_with_their_table_and_reason(hand_m
     quarantine = hand_made["staging.quarantine_events"]
     counts = quarantine.groupby(["source_table", "reason"]).size().to_dict()
     assert counts == EXPECTED_QUARANTINE
+
+
+# Journeys the data already defines (the optional journey_id column) and pinned splits.
+GIVEN_IMPRESSIONS = [
+    ("i1", "a1", "u1", "p1", at(), "J1"),
+    ("i2", "a2", "u1", "p1", at(days=10), "J1"),  # beyond the window, yet the same given journey
+    ("i3", "a3", "u1", "p2", at(hours=1), "J1"),  # another product in the same given journey
+    ("i4", "a4", "u2", "p2", at(), None),  # no journey_id: user x product as usual
+]
+GIVEN_PURCHASES = [("o1", "u1", "p1", at(days=10, hours=1), 5.0, "J1")]
+PINNED = {"u1": "validation", "u2": "test"}
+
+
+def test_given_journey_ids_and_pinned_splits_are_kept(tmp_path):
+    folder = write_ad_folder(tmp_path / "given", {
+        "auctions_users": AUCTIONS, "impressions": GIVEN_IMPRESSIONS, "purchases": GIVEN_PURCHASES,
+        "user_splits": list(PINNED.items()),
+    })
+    built = build_folder(folder, tmp_path / "home")
+    labels = built["marts.fct_journey_labels"].set_index("journey_id")
+    assert set(labels.index) == {"u1|J1", "u2|p2|1"}
+    assert bool(labels.loc["u1|J1", "converted"]) and not bool(labels.loc["u2|p2|1", "converted"])
+    sequence = built["marts.fct_journey_sequences_no_funnel"].query("journey_id == 'u1|J1'").sort_values("position")
+    assert sequence["event_id"].tolist() == ["i-i1", "i-i3", "i-i2"]
+    assert labels["split"].to_dict() == {"u1|J1": "validation", "u2|p2|1": "test"}
+    splits = built["intermediate.int_users_split"].set_index("user_id")
+    assert splits["is_split_pinned"].all() and splits["split"].to_dict() == PINNED
 
 
 def test_a_half_brought_ad_funnel_domain_names_the_missing_table(tmp_path):

@@ -15,6 +15,8 @@ data without an ad holdout.
 A second build adds the optional ad holdout: `is_ghost_ad` on the events, a
 holdout user whose organic cards stand where sponsored ones would have been,
 and the `ad_experiment` table; fct_ad_experiment_journeys is checked row by row.
+It also brings the optional `user_splits` table, pinning one user to a split
+its hash would not give it.
 """
 
 from __future__ import annotations
@@ -121,6 +123,14 @@ AD_EXPERIMENT = [
     ("u_silent", "holdout"),
 ]
 
+# The optional user_splits table: u_hold pinned to a split other than its hash's.
+PINNED_SPLITS = {"u_hold": "test" if expected_split("u_hold") != "test" else "train"}
+
+
+def split_of(user_id: str) -> str:
+    return PINNED_SPLITS.get(user_id, expected_split(user_id))
+
+
 EVENT_COLUMNS = """
     event_id varchar, user_id varchar, session_id varchar, event_ts timestamp,
     event_type varchar, event varchar, discovery_feature varchar,
@@ -129,7 +139,8 @@ EVENT_COLUMNS = """
 
 
 def write_raw_tables(warehouse: Path, with_ad_experiment: bool = False) -> None:
-    """The raw contract tables; with the optional is_ghost_ad column and ad_experiment table on request."""
+    """The raw contract tables; with the optional is_ghost_ad column and the ad_experiment and
+    user_splits tables on request."""
     con = duckdb.connect(str(warehouse))
     try:
         con.sql("create schema raw")
@@ -139,6 +150,8 @@ def write_raw_tables(warehouse: Path, with_ad_experiment: bool = False) -> None:
             con.executemany("insert into raw.events values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             con.sql("create table raw.ad_experiment (user_id varchar, arm varchar)")
             con.executemany("insert into raw.ad_experiment values (?, ?)", AD_EXPERIMENT)
+            con.sql("create table raw.user_splits (user_id varchar, split varchar)")
+            con.executemany("insert into raw.user_splits values (?, ?)", list(PINNED_SPLITS.items()))
         else:
             con.sql(f"create table raw.events ({EVENT_COLUMNS})")
             con.executemany("insert into raw.events values (?, ?, ?, ?, ?, ?, ?, ?, ?)", RAW_EVENTS)
@@ -505,7 +518,7 @@ def test_ad_experiment_journeys(built_with_experiment):
         "select journey_id, user_id, split, arm, is_exposed, n_ad_slots, converted "
         "from marts.fct_ad_experiment_journeys order by journey_id"
     )
-    split = expected_split
+    split = split_of
     assert rows == [
         # c1 (sponsored card) and c5 (sponsored store page) before the order; c2's null is not sponsored.
         ("s_conv", "u_conv", split("u_conv"), "treatment", True, 2, True),
@@ -555,3 +568,30 @@ def test_sponsored_event_in_the_holdout_fails_the_holdout_test(built_with_experi
         project.execute("delete from intermediate.int_events_enriched where event_id = 'leak_ad'")
     assert result.returncode == 1, result.stdout[-3000:]
     assert "FAIL 1 assert_holdout_journeys_hold_no_sponsored_event" in result.stdout
+
+
+def test_user_splits_pin_their_users_and_the_hash_splits_the_rest(built_with_experiment):
+    rows = built_with_experiment.query(
+        "select user_id, split, is_split_pinned from intermediate.int_users_split order by user_id"
+    )
+    assert rows == [(user, split_of(user), user in PINNED_SPLITS) for user, _, _ in rows]
+    assert ("u_hold", PINNED_SPLITS["u_hold"], True) in rows
+    assert PINNED_SPLITS["u_hold"] != expected_split("u_hold")
+    labels = built_with_experiment.query("select distinct split from marts.fct_journey_labels where user_id = 'u_hold'")
+    assert labels == [(PINNED_SPLITS["u_hold"],)]
+
+
+def test_a_bad_user_split_row_fails_the_build_naming_the_column_and_rule(built_with_experiment):
+    project = built_with_experiment
+    # a split outside train/validation/test, and u_hold named twice (pinned to test or train above)
+    project.execute("insert into raw.user_splits values ('u_open', 'holdout'), ('u_hold', 'validation')")
+    try:
+        result = project.run("test", "--select", "stg_sessions__user_splits")
+        kept = project.query("select user_id, split from staging.stg_sessions__user_splits order by user_id, split")
+    finally:
+        project.execute("delete from raw.user_splits where user_id = 'u_open' or split = 'validation'")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAIL 1 accepted_values_stg_sessions__user_splits_split__train__validation__test" in result.stdout
+    assert "FAIL 1 unique_stg_sessions__user_splits_user_id" in result.stdout
+    # nothing is lost: the rejected rows stay in the staging view to look at
+    assert ("u_open", "holdout") in kept and len(kept) == 3

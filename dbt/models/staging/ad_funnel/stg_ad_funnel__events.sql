@@ -17,6 +17,11 @@
     after a gap longer than var attribution_window_days. session_id is
     <user_id>|<product_id>|<journey number>; null where the row has no parseable
     time, user or product (the screening quarantines those rows anyway).
+    Where the data already groups its rows into journeys (an attribution
+    system's conversion id, a published preprocessing), impressions, clicks
+    and purchases may carry the optional column journey_id: a row with one
+    belongs to <user_id>|<journey_id>, as given, and the rows without one
+    are grouped as above among themselves.
 
     broken_reference names a row's dangling id (a click whose impression_id, or
     an impression whose auction_id, is not in its table): the screening
@@ -25,6 +30,10 @@
 
 {%- set text = dbt.type_string() -%}
 {%- set window_seconds = var('attribution_window_days') * 86400 -%}
+{%- set no_journey_id = 'cast(null as ' ~ text ~ ')' -%}
+{%- set raw_impressions = source('raw_ad_funnel', 'impressions') -%}
+{%- set raw_clicks = source('raw_ad_funnel', 'clicks') -%}
+{%- set raw_purchases = source('raw_ad_funnel', 'purchases') -%}
 
 with
 
@@ -36,19 +45,19 @@ auctions_source as (
 
 impressions_source as (
 
-    {{ source_or_empty(source('raw_ad_funnel', 'impressions'), ['impression_id', 'auction_id', 'user_id', 'product_id', 'impression_ts']) }}
+    {{ source_or_empty(raw_impressions, ['impression_id', 'auction_id', 'user_id', 'product_id', 'impression_ts']) }}
 
 ),
 
 clicks_source as (
 
-    {{ source_or_empty(source('raw_ad_funnel', 'clicks'), ['click_id', 'impression_id', 'user_id', 'product_id', 'click_ts']) }}
+    {{ source_or_empty(raw_clicks, ['click_id', 'impression_id', 'user_id', 'product_id', 'click_ts']) }}
 
 ),
 
 purchases_source as (
 
-    {{ source_or_empty(source('raw_ad_funnel', 'purchases'), ['purchase_id', 'user_id', 'product_id', 'purchase_ts', 'revenue']) }}
+    {{ source_or_empty(raw_purchases, ['purchase_id', 'user_id', 'product_id', 'purchase_ts', 'revenue']) }}
 
 ),
 
@@ -89,7 +98,8 @@ impressions as (
         {{ dbt.concat(["'impression:'", "coalesce(auction_placements.placement, 'unknown')"]) }} as event,
         auction_placements.placement as discovery_feature,
         'true' as is_sponsored,
-        case when auction_placements.auction_id is null then 'unknown_auction_id' end as broken_reference
+        case when auction_placements.auction_id is null then 'unknown_auction_id' end as broken_reference,
+        cast({{ column_or_default(raw_impressions, 'journey_id', no_journey_id) }} as {{ text }}) as given_journey_id
 
     from impressions_source
     left join auction_placements
@@ -109,7 +119,8 @@ clicks as (
         {{ dbt.concat(["'click:'", "coalesce(impression_placements.placement, 'unknown')"]) }} as event,
         impression_placements.placement as discovery_feature,
         'true' as is_sponsored,
-        case when impression_placements.impression_id is null then 'unknown_impression_id' end as broken_reference
+        case when impression_placements.impression_id is null then 'unknown_impression_id' end as broken_reference,
+        cast({{ column_or_default(raw_clicks, 'journey_id', no_journey_id) }} as {{ text }}) as given_journey_id
 
     from clicks_source
     left join impression_placements
@@ -129,7 +140,8 @@ purchases as (
         'purchase' as event,
         cast(null as {{ text }}) as discovery_feature,
         'false' as is_sponsored,
-        cast(null as {{ text }}) as broken_reference
+        cast(null as {{ text }}) as broken_reference,
+        cast({{ column_or_default(raw_purchases, 'journey_id', no_journey_id) }} as {{ text }}) as given_journey_id
 
     from purchases_source
 
@@ -155,23 +167,36 @@ timed as (
 
 ),
 
--- Journey boundaries per user x product. Rows that cannot have a journey (no
--- parseable time, user or product) sit in a partition of their own and get none.
+-- Journey boundaries per user x product, among the rows without a given journey.
+-- Rows that cannot have a derived journey (no parseable time, user or product, or
+-- a journey_id of their own) sit in a partition of their own and get none here.
+flagged as (
+
+    select
+        *,
+        coalesce(
+            given_journey_id is null and event_at is not null and user_id is not null and product_id is not null,
+            false
+        ) as has_journey
+
+    from timed
+
+),
+
 ordered as (
 
     select
         *,
-        coalesce(event_at is not null and user_id is not null and product_id is not null, false) as has_journey,
         lag(event_at) over (
-            partition by event_at is not null and user_id is not null and product_id is not null, user_id, product_id
+            partition by has_journey, user_id, product_id
             order by event_at, source_table, source_id
         ) as prev_event_at,
         lag(event_type) over (
-            partition by event_at is not null and user_id is not null and product_id is not null, user_id, product_id
+            partition by has_journey, user_id, product_id
             order by event_at, source_table, source_id
         ) as prev_event_type
 
-    from timed
+    from flagged
 
 ),
 
@@ -210,10 +235,13 @@ final as (
         source_table,
         {{ dbt.concat(["left(source_table, 1)", "'-'", "source_id"]) }} as event_id,
         user_id,
-        case when has_journey then
-            {{ dbt.concat([
-                'user_id', "'|'", 'product_id', "'|'", 'cast(journey_number as ' ~ text ~ ')'
-            ]) }}
+        case
+            when given_journey_id is not null and user_id is not null then
+                {{ dbt.concat(['user_id', "'|'", 'given_journey_id']) }}
+            when has_journey then
+                {{ dbt.concat([
+                    'user_id', "'|'", 'product_id', "'|'", 'cast(journey_number as ' ~ text ~ ')'
+                ]) }}
         end as session_id,
         event_ts,
         event_type,
