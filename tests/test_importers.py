@@ -17,8 +17,8 @@ import dagster as dg
 
 from dagster_project.cli import main as journeylift
 from dagster_project.sources import CONTRACT_TABLES, check_contract, parse_source
-from ml.importers import CONTRACT_COLUMNS, available_importers, import_dataset
-from ml.importers.criteo import CONVERSION_DELAY, SPLIT_FILE, TIMESTAMP_ANCHOR
+from ml.importers import CONTRACT_COLUMNS, OPTIONAL_COLUMNS, available_importers, import_dataset
+from ml.importers.criteo import CONVERSION_DELAY, SPLIT_FILE, SPLIT_VALIDATION_PCT, TIMESTAMP_ANCHOR
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OTTO = DATA / "otto_recsys_test_sessions" / "train.jsonl"
@@ -45,9 +45,10 @@ def report_rows(out: Path) -> pd.DataFrame:
 
 def test_the_importers_write_the_columns_of_the_raw_contract():
     assert available_importers() == ["criteo", "otto", "rees46"]
-    for table in ("events", "dimension_store", "auctions_users", "impressions", "clicks", "purchases"):
+    for table in ("events", "dimension_store", "auctions_users", "impressions", "clicks", "purchases", "user_splits"):
         assert table in CONTRACT_TABLES, f"{table} is not in dagster_project.sources.CONTRACT"
         assert CONTRACT_COLUMNS[table] == list(CONTRACT_TABLES[table].columns), table
+        assert OPTIONAL_COLUMNS.get(table, []) == list(CONTRACT_TABLES[table].optional_columns), table
 
 
 # --- OTTO ---------------------------------------------------------------------------------------
@@ -181,13 +182,47 @@ def test_criteo_slice_maps_onto_the_ad_funnel_tables(tmp_path):
     assert purchases["revenue"].isna().all()
     journeys = pd.read_parquet(out / SPLIT_FILE)
     assert len(journeys) == touches["journey_id"].nunique() == 1995 and set(journeys["split"]) == {"test"}
+    # CausalMTA's journeys, given: every touch and the purchase carry their journey's id
+    assert (impressions["journey_id"] == impressions["impression_id"].str.rsplit("-", n=1).str[0]).all()
+    assert set(purchases["journey_id"]) == set(journeys.loc[journeys["converted"], "journey_key"])
+    # their split, pinned: a user per CausalMTA file, test users to test
+    user_splits = read(out, "user_splits")
+    assert user_splits["user_id"].is_unique and set(user_splits["user_id"]) == set(impressions["user_id"])
+    assert user_splits["user_id"].str.endswith("@test").all() and (user_splits["split"] == "test").all()
     bought = journeys.dropna(subset=["purchase_id"]).merge(purchases, on="purchase_id", suffixes=("", "_purchase"))
     assert (bought["purchase_ts"] == bought["last_impression_ts"] + CONVERSION_DELAY).all()
     assert (bought["product_id"] == bought["product_id_purchase"]).all()
     expected_last = TIMESTAMP_ANCHOR + pd.to_timedelta(labels.loc[bought["causalmta_journey_id"], "last"].to_numpy(), unit="s")
     assert (bought["last_impression_ts"].to_numpy() == expected_last.to_numpy()).all()
     # the contract check accepts the ad-funnel domain without clicks
-    assert set(passes_the_contract_check(out)) == {"auctions_users", "impressions", "purchases"}
+    assert set(passes_the_contract_check(out)) == {"auctions_users", "impressions", "purchases", "user_splits"}
+    # what the preprocessing gives away is said: non-converted journeys never last beyond 72 h
+    (duration,) = [note for note in report.notes if note.startswith("non-converted journeys last at most")]
+    hours = (journeys["last_impression_ts"] - journeys["first_impression_ts"]).dt.total_seconds() / 3600
+    assert hours[~journeys["converted"]].max() <= 72 < hours[journeys["converted"]].max()
+    assert "72.0 h" in duration
+
+
+def test_criteo_splits_train_users_into_train_and_validation_or_leaves_the_split_to_journeylift(tmp_path):
+    header = "journey_id,user_idx,touch_pos,journey_len,timestamp,campaign_idx,journey_conversion"
+    for split in ("train", "test"):
+        with gzip.open(tmp_path / f"criteo_causalmta_{split}_touches.csv.gz", "wt") as f:
+            f.write("\n".join([header, *(f"{u},{u},0,1,{100 + u},1,0" for u in range(400))]) + "\n")
+    import_dataset("criteo", tmp_path, tmp_path / "pinned")
+    pinned = read(tmp_path / "pinned", "user_splits").set_index("user_id")["split"]
+    assert len(pinned) == 800 and (pinned[pinned.index.str.endswith("@test")] == "test").all()
+    train_side = pinned[pinned.index.str.endswith("@train")]
+    assert set(train_side) == {"train", "validation"}
+    assert abs((train_side == "validation").mean() * 100 - SPLIT_VALIDATION_PCT) < 5
+    # deterministic: a second import pins the same users the same way
+    import_dataset("criteo", tmp_path, tmp_path / "again")
+    assert read(tmp_path / "again", "user_splits").set_index("user_id")["split"].equals(pinned)
+    # by_user: one id per user across both files, no pinned splits
+    import_dataset("criteo", tmp_path, tmp_path / "by_user", split="by_user")
+    assert not (tmp_path / "by_user" / "user_splits.parquet").exists()
+    assert read(tmp_path / "by_user", "impressions")["user_id"].nunique() == 400
+    with pytest.raises(ValueError, match="split must be one of"):
+        import_dataset("criteo", tmp_path, tmp_path / "bad", split="by_journey")
 
 
 def test_criteo_broken_touches_make_their_whole_journey_unmappable(tmp_path):

@@ -23,14 +23,20 @@ CONTRACT_COLUMNS = {
     "impressions": ["impression_id", "auction_id", "user_id", "product_id", "impression_ts"],
     "clicks": ["click_id", "impression_id", "user_id", "product_id", "click_ts"],
     "purchases": ["purchase_id", "user_id", "product_id", "purchase_ts", "revenue"],
+    # either domain, optional: users pinned to a split
+    "user_splits": ["user_id", "split"],
 }
+# Optional columns, written when the importer produces them.
+OPTIONAL_COLUMNS = {"events": ["is_ghost_ad"], "impressions": ["journey_id"], "clicks": ["journey_id"],
+                    "purchases": ["journey_id"]}
 TEXT_COLUMNS = {"event_id", "user_id", "session_id", "event_type", "event", "discovery_feature", "store_id",
                 "store_name", "primary_tag_name", "primary_category_name", "auction_id", "placement",
-                "impression_id", "product_id", "click_id", "purchase_id"}
+                "impression_id", "product_id", "click_id", "purchase_id", "journey_id", "split"}
 
 
 def write_contract_table(frame: pd.DataFrame, out: Path, table: str) -> int:
-    """Write ``frame`` as ``out/<table>.parquet`` with exactly the contract's columns; return its rows.
+    """Write ``frame`` as ``out/<table>.parquet`` with exactly the contract's columns (and the
+    optional ones it has); return its rows.
 
     A stale CSV of the same table is removed: the folder source refuses two files for one table.
     """
@@ -38,6 +44,7 @@ def write_contract_table(frame: pd.DataFrame, out: Path, table: str) -> int:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{table}: the importer produced no column(s) {missing}")
+    columns = columns + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in frame.columns]
     typed = frame[columns].copy()
     for column in columns:
         if column in TEXT_COLUMNS:

@@ -5,12 +5,22 @@ One CSV row is one touch: journey_id, user_idx, touch_pos, timestamp (seconds si
 dataset's start), campaign_idx (0-9), journey_conversion (the journey's label), and in the test
 file cost, cpo and cat1..cat9, which the contract has no place for. A touch is an ad impression
 won in its own auction; the campaign plays the product. The data has no conversion timestamp:
-a converted journey's purchase is put one second after its last touch. CausalMTA's journey ->
-train/test split is kept in a side file (not a contract table) for the literature comparison.
+a converted journey's purchase is put one second after its last touch.
+
+The journeys are CausalMTA's own (the optional `journey_id` column, `<split>-<journey_id>`), so
+journeylift models exactly the sequences the paper does. Their split is by journey, and every
+test user also has train journeys: to evaluate on it (``split="causalmta"``, the default), a user
+is one journeylift user per CausalMTA file (`u<user_idx>@train`, `u<user_idx>@test`) and
+`user_splits` pins them: `@test` users to test, `@train` users to train, but for a validation
+share (SPLIT_VALIDATION_PCT, by an md5 bucket of the user) that early stopping and model choice
+need and CausalMTA's files lack. ``split="by_user"`` keeps one id per user and leaves the split
+to journeylift's hash of users (leak-free, not comparable with the paper). The journey table is
+kept in a side file (not a contract table) for comparisons.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +42,15 @@ PLACEMENT = "criteo_display"  # the data names no placement
 N_CAMPAIGNS = 10  # CausalMTA's global_campaign_size
 SPLIT_FILE = "causalmta_journey_split.parquet"
 CHUNK_ROWS = 200_000
+SPLITS = ("causalmta", "by_user")
+SPLIT_VALIDATION_PCT = 15  # as the dbt var split_validation_pct: of the train file's users
+
+
+def validation_users(user_ids: pd.Series) -> pd.Series:
+    """True for the users whose md5 bucket (0-99) falls under SPLIT_VALIDATION_PCT: deterministic,
+    independent of row order."""
+    buckets = user_ids.map(lambda u: int(hashlib.md5(f"validation-{u}".encode()).hexdigest()[:8], 16) % 100)
+    return buckets < SPLIT_VALIDATION_PCT
 
 
 def files_of(source: Path) -> dict[str, Path]:
@@ -97,10 +116,29 @@ def screen_touches(touches: pd.DataFrame) -> pd.Series:
     return reasons.mask(reasons.isna() & key.isin(broken), "journey_has_unmapped_touch")
 
 
+def duration_notes(journeys: pd.DataFrame) -> list[str]:
+    """A note when journey duration gives the label away: CausalMTA cut non-converted touches into
+    3-day groups and kept converted journeys whole, so a journey longer than every non-converted
+    one is a converted one, whatever its touches."""
+    hours = (journeys["last_impression_ts"] - journeys["first_impression_ts"]).dt.total_seconds() / 3600
+    converted = journeys["converted"].astype(bool)
+    if converted.all() or not converted.any():
+        return []
+    cap = hours[~converted].max()
+    longer = float((hours[converted] > cap).mean())
+    if longer == 0:
+        return []
+    return [f"non-converted journeys last at most {cap:.1f} h, {longer:.0%} of converted ones longer: "
+            "duration alone tells those apart (a preprocessing artefact; score models on the shorter ones too)"]
+
+
 @register("criteo")
-def import_criteo(source: Path, out: Path, every_nth_journey: int | None = None) -> ImportReport:
+def import_criteo(source: Path, out: Path, every_nth_journey: int | None = None, split: str = "causalmta") -> ImportReport:
     """`source` is the CausalMTA folder (train and test files) or one of its files;
-    ``every_nth_journey`` keeps a spread slice of each file, for tests and quick looks."""
+    ``every_nth_journey`` keeps a spread slice of each file, for tests and quick looks;
+    ``split`` is `causalmta` (their train/test split, pinned) or `by_user` (journeylift's)."""
+    if split not in SPLITS:
+        raise ValueError(f"criteo: split must be one of {SPLITS}, not {split!r}")
     files = files_of(source)
     touches = pd.concat(
         [read_touches(path, every_nth_journey).assign(split=split) for split, path in files.items()], ignore_index=True
@@ -114,9 +152,12 @@ def import_criteo(source: Path, out: Path, every_nth_journey: int | None = None)
     impression_id = key + "-" + kept["touch_pos"].astype(int).astype(str)
     at = TIMESTAMP_ANCHOR + pd.to_timedelta(pd.to_numeric(kept["timestamp"]), unit="s")
     user_id = "u" + kept["user_idx"].astype(int).astype(str)
+    if split == "causalmta":
+        user_id = user_id + "@" + kept["split"]
     product_id = "campaign_" + kept["campaign_idx"].astype(int).astype(str)
     impressions = pd.DataFrame({"impression_id": impression_id, "auction_id": "auction-" + impression_id,
-                                "user_id": user_id, "product_id": product_id, "impression_ts": at})
+                                "user_id": user_id, "product_id": product_id, "impression_ts": at,
+                                "journey_id": key})
     auctions = pd.DataFrame({"auction_id": impressions["auction_id"], "user_id": user_id, "auction_ts": at,
                              "placement": PLACEMENT})
 
@@ -136,24 +177,34 @@ def import_criteo(source: Path, out: Path, every_nth_journey: int | None = None)
     purchases = pd.DataFrame({"purchase_id": converted["purchase_id"], "user_id": converted["user_id"],
                               "product_id": converted["product_id"],
                               "purchase_ts": converted["last_impression_ts"] + CONVERSION_DELAY,
-                              "revenue": np.nan})  # the data has no order value
+                              "revenue": np.nan,  # the data has no order value
+                              "journey_id": converted["journey_key"]})
 
     report.tables["auctions_users"] = write_contract_table(auctions, out, "auctions_users")
     report.tables["impressions"] = write_contract_table(impressions, out, "impressions")
     report.tables["purchases"] = write_contract_table(purchases, out, "purchases")
+    if split == "causalmta":
+        users = journeys.drop_duplicates("user_id")[["user_id", "split"]]
+        users["split"] = users["split"].where((users["split"] == "test") | ~validation_users(users["user_id"]),
+                                              "validation")
+        report.tables["user_splits"] = write_contract_table(users, out, "user_splits")
     journeys.to_parquet(out / SPLIT_FILE, index=False)
     report.side_files[SPLIT_FILE] = len(journeys)
 
-    users_by_split = journeys.groupby("user_id")["split"].nunique()
+    people = journeys["user_id"].str.split("@").str[0]
+    users_by_split = journeys.groupby(people)["split"].nunique()
     multi = journeys[journeys["n_products"] > 1]
     report.notes += [
         f"{len(journeys):,} journeys ({', '.join(f'{s}: {n:,}' for s, n in journeys['split'].value_counts().sort_index().items())}), "
         f"{len(purchases):,} converted; purchase_ts = last touch + 1 s (the data has no conversion time)",
         f"timestamps anchored at {TIMESTAMP_ANCHOR:%Y-%m-%d} 00:00 UTC (the data counts seconds from its start)",
-        f"{int((users_by_split > 1).sum()):,} users have journeys in both train and test: CausalMTA splits by journey",
+        f"{int((users_by_split > 1).sum()):,} users have journeys in both train and test: CausalMTA splits by journey"
+        + (" (user_splits pins u<n>@test to test, u<n>@train to train or, "
+           f"{SPLIT_VALIDATION_PCT}% of them, validation)" if split == "causalmta" else ""),
         f"{len(multi):,} journeys touch several campaigns, {int(multi['converted'].sum()):,} of them convert",
         "no clicks file: the data has no click flag; cost, cpo and cat1..cat9 have no contract column",
     ]
+    report.notes += duration_notes(journeys)
     if every_nth_journey is not None:
         report.notes.append(f"a slice: the journeys whose id is a multiple of {every_nth_journey} in each file")
     return report
