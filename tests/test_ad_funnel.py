@@ -246,11 +246,18 @@ def test_the_whole_job_runs_on_the_simulated_ad_funnel(tmp_path_factory, small_r
         assert len(ad_journeys) == len(sim.journeys)
         assert int(ad_journeys["converted"].sum()) == int(sim.journeys["converted"].sum())
         metrics = frame("select * from journeylift.model_metrics where split = 'test'")
+        predictions = frame("select * from journeylift.journey_predictions")
         effects = frame("select * from journeylift.counterfactual_effects")
         scorecard = frame("select * from journeylift.truth_scorecard")
         truth = frame("select * from journeylift.simulator_truth")
     assert {"lstm", "logreg_counts"} <= set(metrics["model"])
     assert np.isfinite(metrics["auc"]).all()
+    # journey_predictions holds the rows behind each test AUC
+    from sklearn.metrics import roc_auc_score
+    for (model, variant), rows in predictions.groupby(["model", "variant"]):
+        reported = metrics.set_index(["model", "variant"]).loc[(model, variant)]
+        assert len(rows) == reported["n_journeys"] and set(rows["split"]) == {"test"}
+        assert roc_auc_score(rows["converted"], rows["p_convert"]) == pytest.approx(reported["auc"])
     assert {f"remove_event:{e}" for e in EVENTS} <= set(effects["intervention"])
     assert len(truth) == 1 + len(EVENTS)
     assert len(scorecard) > 0

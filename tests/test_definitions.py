@@ -25,6 +25,7 @@ EXPECTED_ASSETS = {
     "models/transformer_cls__no_funnel",
     "models/transformer_cls__with_funnel",
     "journeylift/model_metrics",
+    "journeylift/journey_predictions",
     "journeylift/event_attribution",
     "journeylift/event_type_attribution",
     "journeylift/position_attribution",

@@ -11,6 +11,7 @@ from ml.baselines import (
     CHANNEL_COLUMNS,
     channel_attribution,
     channel_event_type_attribution,
+    channel_store_attribution,
     coalition_values,
     journey_paths,
     markov_removal_effects,
@@ -109,6 +110,25 @@ def test_shapley_values_by_hand():
     assert table["share"].to_dict() == pytest.approx({"A": 1 / 4, "B": 3 / 4})
     assert table["n_journeys"].to_dict() == {"A": 6, "B": 4}
     assert channel_attribution(*frames(paths), "shapley")["value"].sum() == pytest.approx(0.5)
+
+
+def test_channel_methods_over_stores_give_store_attribution_rows():
+    """The Shapley paths above, every event of a journey at one store: the stores are the players."""
+    paths = {f"a{i}": (["A"], converted) for i, converted in enumerate([True, False, False, False])}
+    paths |= {"b0": (["B"], True), "b1": (["B", "B"], False), "ab0": (["A", "B"], True), "ab1": (["B", "A", "A"], True)}
+    sequences, labels = frames(paths)
+    sequences["event"] = "impression"  # one event name: event-level channels cannot tell A from B
+    assert len(shapley_values(sequences, labels)) == 1
+    stores = pd.DataFrame({"store_id": ["s_A", "s_B"], "store_name": ["Store A", "Store B"]})
+    for method in ("shapley", "markov_removal"):
+        table = channel_attribution(sequences, labels, method, state_column="store_id")
+        rows = channel_store_attribution(table, stores).set_index("store_id")
+        assert list(rows.reset_index().columns) == ["store_id", "method", "store_name", "mean_score", "n_events"]
+        assert rows["store_name"].to_dict() == {"s_A": "Store A", "s_B": "Store B"}
+        assert rows["mean_score"].to_dict() == pytest.approx(table.set_index("event")["share"].to_dict())
+    shapley = channel_store_attribution(channel_attribution(sequences, labels, "shapley", state_column="store_id"))
+    assert shapley.set_index("store_id")["mean_score"].to_dict() == pytest.approx({"s_A": 1 / 4, "s_B": 3 / 4})
+    assert (shapley["store_name"] == shapley["store_id"]).all()  # no dimension: the id names it
 
 
 def test_shapley_matches_the_permutation_definition():

@@ -3,10 +3,11 @@
 Per-event rules (``last_touch``, ``first_touch``, ``linear``) return
 ``event_attribution`` rows; channel methods (``markov_removal``, ``shapley``)
 return one row per event name, turned into ``event_type_attribution`` rows by
-:func:`channel_event_type_attribution`.
+:func:`channel_event_type_attribution`; over stores (``state_column="store_id"``), into
+``store_attribution`` rows by :func:`channel_store_attribution`.
 """
 
-from ml.baselines.channels import CHANNEL_COLUMNS, channel_event_type_attribution
+from ml.baselines.channels import CHANNEL_COLUMNS, channel_event_type_attribution, channel_store_attribution
 from ml.baselines.markov import conversion_probability, markov_removal_effects, transition_counts
 from ml.baselines.paths import journey_paths
 from ml.baselines.rules import RULE_METHODS, rule_attribution
@@ -33,6 +34,7 @@ __all__ = [
     "RULE_METHODS",
     "channel_attribution",
     "channel_event_type_attribution",
+    "channel_store_attribution",
     "coalition_values",
     "conversion_probability",
     "journey_paths",

@@ -1,4 +1,5 @@
-"""Channel-level tables: one row per state (event name), and their event_type_attribution rows.
+"""Channel-level tables: one row per state (event name, or store), and their event_type_attribution
+and store_attribution rows.
 
 ``markov_removal`` and ``shapley`` value an event name as a whole (a
 "channel"), not each event of a journey. Their native table has columns
@@ -17,6 +18,7 @@ import pandas as pd
 
 CHANNEL_COLUMNS = ["method", "event", "value", "share", "n_events", "n_journeys"]
 EVENT_TYPE_COLUMNS = ["method", "event", "mean_converted", "mean_not_converted", "lift", "n_events"]
+STORE_COLUMNS = ["method", "store_id", "store_name", "mean_score", "n_events"]
 
 
 def state_counts(paths: pd.DataFrame, state_column: str = "event") -> pd.DataFrame:
@@ -73,3 +75,23 @@ def channel_event_type_attribution(channels: pd.DataFrame) -> pd.DataFrame:
         columns=EVENT_TYPE_COLUMNS,
     )
     return out
+
+
+def channel_store_attribution(channels: pd.DataFrame, stores: pd.DataFrame | None = None) -> pd.DataFrame:
+    """store_attribution rows (design.md columns) from a channel table whose states are stores
+    (``state_column="store_id"``): mean_score holds the store's share of the conversion credit,
+    as a channel method scores no single event. ``stores`` (store_id, store_name) names them."""
+    names = pd.Series(dtype=object)
+    if stores is not None:
+        names = stores[["store_id", "store_name"]].drop_duplicates("store_id").set_index("store_id")["store_name"]
+    store_ids = channels["event"].astype(str)
+    return pd.DataFrame(
+        {
+            "method": channels["method"].to_numpy(),
+            "store_id": store_ids.to_numpy(),
+            "store_name": store_ids.map(names).fillna(store_ids).to_numpy(),
+            "mean_score": channels["share"].to_numpy(dtype=np.float64),
+            "n_events": channels["n_events"].to_numpy(dtype=np.int64),
+        },
+        columns=STORE_COLUMNS,
+    )

@@ -19,7 +19,10 @@ from ml.attribution import (
     position_attribution,
     store_attribution,
 )
-from ml.baselines import CHANNEL_METHODS, RULE_METHODS, channel_attribution, channel_event_type_attribution, rule_attribution
+from ml.baselines import (
+    CHANNEL_METHODS, RULE_METHODS, channel_attribution, channel_event_type_attribution, channel_store_attribution,
+    rule_attribution,
+)
 
 ATTRIBUTION_TABLES = (
     "event_attribution", "event_type_attribution", "position_attribution", "store_attribution",
@@ -41,6 +44,9 @@ class AttributionConfig(dg.Config):
     baselines: list[str] = [*RULE_METHODS, *CHANNEL_METHODS]
     split: str = "test"
     ig_steps: int = 16
+    # Markov and Shapley over stores too (store_attribution), when the split's journeys touch at
+    # most this many: Shapley is exact over 2^n coalitions.
+    store_channel_max_stores: int = 16
 
 
 @dg.multi_asset(
@@ -61,7 +67,8 @@ def attributions(
     attention rollout where a model has attention, gradient x input and integrated gradients
     (with its completeness error) for every model; last touch, first touch and linear
     for the baselines — normalized to sum 1 per journey, and its aggregates by event, position
-    bucket and store. Markov removal and Shapley values add event-level rows."""
+    bucket and store. Markov removal and Shapley values add event-level rows, and store-level
+    rows where the journeys touch few stores (store_channel_max_stores)."""
     stores = warehouse.read_table(relation(STORES))
     tables = {name: [] for name in ATTRIBUTION_TABLES}
 
@@ -100,8 +107,24 @@ def attributions(
             tables["event_type_attribution"].append(
                 tag_rows(channel_event_type_attribution(channels), context.run_id, **keys)
             )
+            if _few_stores(sequences, labels, config):
+                by_store = channel_attribution(sequences, labels, method, split=config.split, max_len=max_len,
+                                               state_column="store_id")
+                tables["store_attribution"].append(
+                    tag_rows(channel_store_attribution(by_store, stores), context.run_id, **keys)
+                )
+            else:
+                context.log.info(f"{method} by store skipped on {variant}: more than "
+                                 f"{config.store_channel_max_stores} stores in the {config.split} journeys")
 
     for name, frames in tables.items():
         # With integrated gradients switched off, its completeness table is empty but keeps its columns.
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COMPLETENESS_COLUMNS)
         yield dg.MaterializeResult(asset_key=[OUTPUT_SCHEMA, name], metadata=publish_table(warehouse, name, frame))
+
+
+def _few_stores(sequences: pd.DataFrame, labels: pd.DataFrame, config: AttributionConfig) -> bool:
+    """True when the split's journeys touch at most config.store_channel_max_stores stores."""
+    journeys = labels.loc[labels["split"].astype(str) == config.split, "journey_id"]
+    stores = sequences.loc[sequences["journey_id"].isin(journeys), "store_id"].nunique()
+    return stores <= config.store_channel_max_stores

@@ -1,13 +1,16 @@
-"""model_metrics: every trained model's AUC and log loss per split, in one table."""
+"""model_metrics: every trained model's AUC and log loss per split, in one table;
+journey_predictions: the per-journey probabilities behind the test figures."""
 
 import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.ml.training import training_assets
+from dagster_project.marts import variant_reader
 from dagster_project.outputs import publish_table
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.trained import TrainedJourneyModel
 from dagster_project.warehouse import Warehouse
+from ml.evaluation import predict_proba
 
 MODEL_INS = {asset.key.path[-1]: dg.AssetIn(key=asset.key) for asset in training_assets}
 # A multi_asset with `ins` must also list them as deps of its specs.
@@ -36,3 +39,32 @@ def model_metrics(context: dg.AssetExecutionContext, warehouse: Warehouse, **mod
     if one_class:
         metadata["auc_undefined_splits"] = ", ".join(one_class)
     return dg.MaterializeResult(metadata=metadata)
+
+
+class PredictionsConfig(dg.Config):
+    """The split whose journeys are scored."""
+
+    split: str = "test"
+
+
+@dg.asset(key=[OUTPUT_SCHEMA, "journey_predictions"], ins=MODEL_INS, group_name="evaluation")
+def journey_predictions(
+    context: dg.AssetExecutionContext, config: PredictionsConfig, warehouse: Warehouse, **models: TrainedJourneyModel
+):
+    """Every model x variant's p(convert) for each journey of the test split, next to its label:
+    the rows behind model_metrics' test figures, for calibration plots and metrics on subgroups
+    (join fct_journey_labels, or an importer's side file, by journey_id)."""
+    read = variant_reader(warehouse)
+    frames = []
+    for trained in models.values():
+        data = trained.sequence_data(*read(trained.variant))
+        journeys = data.indices(config.split)
+        frame = pd.DataFrame({
+            "journey_id": data.journey_id[journeys],
+            "split": config.split,
+            "converted": data.label[journeys] == 1.0,
+            "p_convert": predict_proba(trained.model, data, config.split),
+        })
+        frames.append(tag_rows(frame, context.run_id, trained))
+        context.log.info(f"{trained.model_name}/{trained.variant}: {len(frame):,} {config.split} journeys scored")
+    return dg.MaterializeResult(metadata=publish_table(warehouse, "journey_predictions", pd.concat(frames, ignore_index=True)))
