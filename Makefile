@@ -35,22 +35,31 @@ bench: $(MANIFEST)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # The real public samples (../shared/data): each imported (`journeylift import`) into
-# .journeylift/real/<dataset>/ and run as a folder source with its own JOURNEYLIFT_HOME
-# (.journeylift/real/<dataset>/home): `make real-data`, or one with `make real-data-otto`.
+# .journeylift/real/<run>/ and run as a folder source with its own JOURNEYLIFT_HOME
+# (.journeylift/real/<run>/home): `make real-data`, or one with `make real-data-otto`.
+# A run is a dataset and its import options: criteo is CausalMTA's train/test split,
+# criteo-by-user the same sample split by user.
 REAL_DATA     ?= $(abspath $(CURDIR)/../shared/data)
 REAL_HOME     := $(CURDIR)/.journeylift/real
-REAL_DATASETS := otto rees46 criteo
+REAL_RUNS     := otto rees46 criteo criteo-by-user
 REAL_SAMPLE_otto   := $(REAL_DATA)/otto_recsys_test_sessions
 REAL_SAMPLE_rees46 := $(REAL_DATA)/rees46_multicategory_2019oct_head5k
 REAL_SAMPLE_criteo := $(REAL_DATA)/criteo_attribution_causalmta
+DATASET_criteo-by-user        := criteo
+IMPORT_OPTIONS_criteo-by-user := --split by_user
+# After the run, its test figures next to the published ones (`journeylift compare`).
+COMPARE_criteo         := causalmta
+COMPARE_criteo-by-user := causalmta
+dataset_of = $(or $(DATASET_$(1)),$(1))
 
-real-data: $(addprefix real-data-,$(REAL_DATASETS))
+real-data: $(addprefix real-data-,$(REAL_RUNS))
 
 real-data-%: $(MANIFEST)
-	$(BIN)/journeylift import $* $(REAL_SAMPLE_$*) $(REAL_HOME)/$*
+	$(BIN)/journeylift import $(call dataset_of,$*) $(REAL_SAMPLE_$(call dataset_of,$*)) $(REAL_HOME)/$* $(IMPORT_OPTIONS_$*)
 	mkdir -p $(REAL_HOME)/$*/home/dagster
 	JOURNEYLIFT_SOURCE=$(REAL_HOME)/$* JOURNEYLIFT_HOME=$(REAL_HOME)/$*/home DAGSTER_HOME=$(REAL_HOME)/$*/home/dagster \
 		$(BIN)/journeylift run
+	$(if $(COMPARE_$*),JOURNEYLIFT_HOME=$(REAL_HOME)/$*/home $(BIN)/journeylift compare $(COMPARE_$*) $(REAL_HOME)/$*)
 
 # The Dagster UI on 127.0.0.1:3000 over workspace.yaml.
 dev: $(MANIFEST)

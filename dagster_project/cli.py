@@ -3,7 +3,8 @@ the summary; `journeylift summary`: print it again from the output tables; `jour
 the leakage suites on any sequences/feature table, exit status 1 on a leak; `journeylift import`:
 a public dataset mapped onto the raw contract (ml.importers), ready for JOURNEYLIFT_SOURCE;
 `journeylift backfill --start D1 --end D2`: the event-date partitions D1..D2 (both included) of
-the daily job, in one run, as the UI's backfill does."""
+the daily job, in one run, as the UI's backfill does; `journeylift compare causalmta <folder>`:
+the last run's test figures on imported Criteo journeys next to the CausalMTA paper's."""
 
 from __future__ import annotations
 
@@ -111,13 +112,42 @@ def check_table(table_argument: str, labels_argument: str | None) -> int:
     return 0 if report.success else 1
 
 
-def import_source(dataset: str, path: str, out: str) -> int:
-    """Map a public dataset onto the raw contract (ml.importers); print its import report."""
+def import_source(dataset: str, path: str, out: str, **options) -> int:
+    """Map a public dataset onto the raw contract (ml.importers); print its import report.
+    `options` are the importer's own (criteo: every_nth_journey, split), passed only when given."""
     from ml.importers import import_dataset
 
-    report = import_dataset(dataset, path, out)
+    report = import_dataset(dataset, path, out, **{k: v for k, v in options.items() if v is not None})
     print("\n".join(report.lines()))
     print(f"contract files and import_report.csv/json in {out}; run them with JOURNEYLIFT_SOURCE={out} journeylift run")
+    return 0
+
+
+def compare_causalmta(imported: str) -> int:
+    """The last run's honest models on CausalMTA's test journeys next to the paper's Table 3
+    (ml.evaluation.literature): printed, and written as outputs/causalmta_comparison.csv/png."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from dagster_project.marts import HONEST_VARIANT
+    from dagster_project.warehouse import Warehouse
+    from ml.evaluation import causalmta_comparison
+    from ml.importers.criteo import SPLIT_FILE
+    from ml.reporting import literature_comparison_figure
+
+    side_file = Path(imported) / SPLIT_FILE
+    if not side_file.is_file():
+        raise SystemExit(f"journeylift compare: no {SPLIT_FILE} in {imported} (import it with `journeylift import criteo`)")
+    predictions = Warehouse().read_table("journeylift.journey_predictions")
+    honest = predictions[(predictions["variant"] == HONEST_VARIANT) & (predictions["split"] == "test")]
+    comparison = causalmta_comparison(honest, pd.read_parquet(side_file), source=f"journeylift ({HONEST_VARIANT})")
+    csv, png = outputs_dir() / "causalmta_comparison.csv", outputs_dir() / "causalmta_comparison.png"
+    comparison.to_csv(csv, index=False)
+    figure = literature_comparison_figure(comparison, "Conversion prediction on CausalMTA's Criteo test journeys")
+    figure.savefig(png, dpi=120, bbox_inches="tight")  # the legend sits below the axes
+    print(comparison.to_markdown(index=False, floatfmt=".4f"))
+    print(f"written: {csv} and {png}")
     return 0
 
 
@@ -137,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
     importer.add_argument("dataset", choices=available_importers())
     importer.add_argument("path", help="the dataset's file or folder, in its own format")
     importer.add_argument("out", help="the folder to write the contract files and import_report.csv/json into")
+    importer.add_argument("--every-nth-journey", type=int, help="criteo: only the journeys whose id is a multiple of N")
+    importer.add_argument("--split", choices=["causalmta", "by_user"],
+                          help="criteo: CausalMTA's train/test split (default) or journeylift's split by user")
+    compare = commands.add_parser("compare", help="the last run's test figures next to published ones on the same data")
+    compare.add_argument("study", choices=["causalmta"], help="causalmta: Table 3 of Yao et al., KDD 2022 (Criteo)")
+    compare.add_argument("imported", help="the folder `journeylift import criteo` wrote (its journey side file)")
     dates = commands.add_parser("backfill", help="materialize the daily job's event-date partitions over a date range")
     dates.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
     dates.add_argument("--end", required=True, help="last date (included), YYYY-MM-DD")
@@ -144,7 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "backfill":
         return backfill(args.start, args.end)
     if args.command == "import":
-        return import_source(args.dataset, args.path, args.out)
+        return import_source(args.dataset, args.path, args.out,
+                             every_nth_journey=args.every_nth_journey, split=args.split)
+    if args.command == "compare":
+        return compare_causalmta(args.imported)
     if args.command == "check":
         return check_table(args.table, args.labels)
     succeeded = run_job() if args.command == "run" else True

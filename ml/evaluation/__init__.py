@@ -2,6 +2,7 @@
 
 from ml.evaluation.embeddings import journey_embeddings
 from ml.evaluation.leakage_comparison import leakage_comparison, top_events
+from ml.evaluation.literature import CAUSALMTA_CRITEO, causalmta_comparison, short_journeys
 from ml.evaluation.leaderboard import LEADERBOARD_COLUMNS, Promotion, leaderboard, leaderboard_row, promotion_candidate
 from ml.evaluation.metrics import (
     evaluate,
@@ -22,6 +23,9 @@ from ml.evaluation.truth import (
 )
 
 __all__ = [
+    "CAUSALMTA_CRITEO",
+    "causalmta_comparison",
+    "short_journeys",
     "METRIC_DIRECTIONS",
     "SCORECARD_COLUMNS",
     "best_of_scorecard",

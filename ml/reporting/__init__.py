@@ -7,6 +7,7 @@ from ml.reporting.plots import (
     faithfulness_figure,
     leaderboard_figure,
     leakage_comparison_figure,
+    literature_comparison_figure,
     scorecard_figure,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "faithfulness_figure",
     "leaderboard_figure",
     "leakage_comparison_figure",
+    "literature_comparison_figure",
     "scorecard_figure",
 ]

@@ -188,3 +188,27 @@ def scorecard_figure(scorecard: pd.DataFrame) -> plt.Figure:
     fig.suptitle("Scored against the simulator's truth")
     fig.tight_layout()
     return fig
+
+
+def literature_comparison_figure(comparison: pd.DataFrame, title: str) -> plt.Figure:
+    """Test AUC of journeylift's models (and, hollow, on the short journeys only) beside published
+    figures with their spread. comparison: ml.evaluation.literature COMPARISON_COLUMNS plus
+    auc_spread for the published rows."""
+    rows = comparison.iloc[::-1].reset_index(drop=True)  # the first row on top
+    fig, ax = plt.subplots(figsize=(10, 0.42 * len(rows) + 1.8))
+    ours = rows["source"] == rows["source"].iloc[-1]
+    y = np.arange(len(rows))
+    spread = rows["auc_spread"] if "auc_spread" in rows.columns else pd.Series(np.nan, index=rows.index)
+    ax.barh(y[~ours], rows.loc[~ours, "auc"], xerr=spread[~ours].fillna(0), color="lightgrey",
+            label=rows.loc[~ours, "source"].iloc[0] if (~ours).any() else None)
+    ax.barh(y[ours], rows.loc[ours, "auc"], color="tab:blue", label=f"{rows['source'].iloc[-1]}, every test journey")
+    ax.scatter(rows.loc[ours, "auc_short_journeys"], y[ours], facecolors="none", edgecolors="black", zorder=3,
+               label=f"{rows['source'].iloc[-1]}, test journeys no longer than any non-converted one")
+    ax.set_yticks(y, rows["method"])
+    ax.axvline(0.5, color="grey", lw=1, ls="--")
+    ax.set_xlim(0.4, 1.0)
+    ax.set_xlabel("test AUC")
+    ax.set_title(title)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1 - 1.2 / (len(rows) + 4)), fontsize=8)
+    fig.tight_layout()
+    return fig
