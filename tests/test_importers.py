@@ -308,3 +308,41 @@ def test_the_otto_fixture_runs_through_the_whole_graph(tmp_path, small_run_confi
     assert (home / "outputs" / "leaderboard.png").exists() and (home / "outputs" / "leakage_report.png").exists()
     assert "AUC undefined, the test split holds journeys of one class only" in summary
     assert "remove_ad_events: no test journey holds an ad event" in summary
+
+
+@needs_data
+def test_a_criteo_slice_runs_through_the_whole_graph_on_causalmtas_split(tmp_path, small_run_config, capsys):
+    """Every 64th journey of both CausalMTA files: their journeys and split kept through dbt,
+    Markov and Shapley over the campaigns, and the comparison with the paper from the run."""
+    from dagster_project.definitions import defs
+
+    source, home = tmp_path / "criteo", tmp_path / "home"
+    import_dataset("criteo", CRITEO_TEST.parent, source, every_nth_journey=64)
+    side = pd.read_parquet(source / SPLIT_FILE)
+    config = {"ops": {op: c for op, c in small_run_config["ops"].items() if op != "simulated_sessions"}}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEYLIFT_HOME", str(home))
+        patch.setenv("JOURNEYLIFT_SOURCE", str(source))
+        result = defs().resolve_job_def("journeylift").execute_in_process(
+            run_config=config, instance=dg.DagsterInstance.ephemeral()
+        )
+        assert result.success
+        assert journeylift(["compare", "causalmta", str(source)]) == 0
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        labels = con.sql("select * from marts.fct_journey_labels").df()
+        stores = con.sql("select * from journeylift.store_attribution where variant = 'no_funnel'").df()
+        predictions = con.sql("select * from journeylift.journey_predictions where variant = 'no_funnel'").df()
+    # CausalMTA's journeys, whole, each in the split of its file (train-file users: train or validation)
+    assert len(labels) == len(side) and labels["converted"].sum() == side["converted"].sum()
+    file_split = labels["journey_id"].str.rsplit("|", n=1).str[-1].str.split("-").str[0]
+    assert ((file_split == "test") == (labels["split"] == "test")).all()
+    assert set(labels.loc[file_split == "train", "split"]) == {"train", "validation"}
+    # the campaigns play the stores: Markov and Shapley credit them, shares summing to 1
+    channels = stores[stores["method"].isin(["markov_removal", "shapley"])]
+    assert set(channels["store_id"]) <= {f"campaign_{c}" for c in range(10)} and len(channels) > 0
+    assert channels.groupby("method")["mean_score"].sum().to_numpy() == pytest.approx([1.0, 1.0])
+    # every honest model scored every test journey; the comparison reads them
+    assert (predictions.groupby("model").size() == (labels["split"] == "test").sum()).all()
+    comparison = pd.read_csv(home / "outputs" / "causalmta_comparison.csv")
+    assert set(comparison.loc[comparison["source"].str.startswith("journeylift"), "method"]) == set(predictions["model"])
+    assert "0.9659" in capsys.readouterr().out  # the paper's CausalMTA row
