@@ -18,7 +18,7 @@ import dagster as dg
 from dagster_project.cli import main as journeylift
 from dagster_project.sources import CONTRACT_TABLES, check_contract, parse_source
 from ml.importers import CONTRACT_COLUMNS, OPTIONAL_COLUMNS, available_importers, import_dataset
-from ml.importers.criteo import CONVERSION_DELAY, SPLIT_FILE, SPLIT_VALIDATION_PCT, TIMESTAMP_ANCHOR
+from ml.importers.criteo import CONVERSION_DELAY, SPLIT_FILE, SPLIT_VALIDATION_PCT, TIMESTAMP_ANCHOR, journey_hours
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 OTTO = DATA / "otto_recsys_test_sessions" / "train.jsonl"
@@ -198,7 +198,7 @@ def test_criteo_slice_maps_onto_the_ad_funnel_tables(tmp_path):
     assert set(passes_the_contract_check(out)) == {"auctions_users", "impressions", "purchases", "user_splits"}
     # what the preprocessing gives away is said: non-converted journeys never last beyond 72 h
     (duration,) = [note for note in report.notes if note.startswith("non-converted journeys last at most")]
-    hours = (journeys["last_impression_ts"] - journeys["first_impression_ts"]).dt.total_seconds() / 3600
+    hours = journey_hours(journeys)
     assert hours[~journeys["converted"]].max() <= 72 < hours[journeys["converted"]].max()
     assert "72.0 h" in duration
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ml.evaluation.metrics import score_predictions
+from ml.importers.criteo import no_longer_than_non_converted
 
 PAPER = "CausalMTA (KDD 2022), Table 3"
 # method, family (SL statistical, DL deep, CL causal learning; CausalMTA and its two ablations),
@@ -43,11 +44,8 @@ COMPARISON_COLUMNS = [
 
 def short_journeys(journeys: pd.DataFrame) -> pd.Series:
     """The journey keys lasting no longer than the longest non-converted journey (hours from the
-    first to the last impression), from an importer's journey table (criteo's side file:
-    journey_key, converted, first_impression_ts, last_impression_ts)."""
-    hours = (journeys["last_impression_ts"] - journeys["first_impression_ts"]).dt.total_seconds() / 3600
-    cap = hours[~journeys["converted"].astype(bool)].max()
-    return journeys.loc[hours <= cap, "journey_key"]
+    first to the last impression), from the criteo importer's journey side file."""
+    return journeys.loc[no_longer_than_non_converted(journeys), "journey_key"]
 
 
 def causalmta_comparison(predictions: pd.DataFrame, journeys: pd.DataFrame, source: str = "journeylift") -> pd.DataFrame:

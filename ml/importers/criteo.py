@@ -116,18 +116,29 @@ def screen_touches(touches: pd.DataFrame) -> pd.Series:
     return reasons.mask(reasons.isna() & key.isin(broken), "journey_has_unmapped_touch")
 
 
+def journey_hours(journeys: pd.DataFrame) -> pd.Series:
+    """Hours from each journey's first to its last impression (the journey side file's rows)."""
+    return (journeys["last_impression_ts"] - journeys["first_impression_ts"]).dt.total_seconds() / 3600
+
+
+def no_longer_than_non_converted(journeys: pd.DataFrame) -> pd.Series:
+    """True for the journeys lasting no longer than the longest non-converted one: there, duration
+    cannot tell a converted journey from a non-converted one."""
+    hours = journey_hours(journeys)
+    return hours <= hours[~journeys["converted"].astype(bool)].max()
+
+
 def duration_notes(journeys: pd.DataFrame) -> list[str]:
     """A note when journey duration gives the label away: CausalMTA cut non-converted touches into
     3-day groups and kept converted journeys whole, so a journey longer than every non-converted
     one is a converted one, whatever its touches."""
-    hours = (journeys["last_impression_ts"] - journeys["first_impression_ts"]).dt.total_seconds() / 3600
     converted = journeys["converted"].astype(bool)
     if converted.all() or not converted.any():
         return []
-    cap = hours[~converted].max()
-    longer = float((hours[converted] > cap).mean())
+    longer = float((~no_longer_than_non_converted(journeys)[converted]).mean())
     if longer == 0:
         return []
+    cap = journey_hours(journeys)[~converted].max()
     return [f"non-converted journeys last at most {cap:.1f} h, {longer:.0%} of converted ones longer: "
             "duration alone tells those apart (a preprocessing artefact; score models on the shorter ones too)"]
 

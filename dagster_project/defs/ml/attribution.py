@@ -100,6 +100,7 @@ def attributions(
 
     for variant, (sequences, labels, max_len) in variants.items():
         keys = {"model": BASELINE_MODEL, "variant": variant}
+        few_stores = _few_stores(sequences, labels, config)
         for method in (m for m in config.baselines if m in RULE_METHODS):
             add(rule_attribution(sequences, labels, method, split=config.split, max_len=max_len), **keys)
         for method in (m for m in config.baselines if m in CHANNEL_METHODS):
@@ -107,7 +108,7 @@ def attributions(
             tables["event_type_attribution"].append(
                 tag_rows(channel_event_type_attribution(channels), context.run_id, **keys)
             )
-            if _few_stores(sequences, labels, config):
+            if few_stores:
                 by_store = channel_attribution(sequences, labels, method, split=config.split, max_len=max_len,
                                                state_column="store_id")
                 tables["store_attribution"].append(
