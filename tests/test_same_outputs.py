@@ -1,0 +1,146 @@
+"""The small run's output tables hold the rows and values recorded before the one-home redesign
+(issue 12): a change to the wiring that changes a figure shows here, table by table.
+
+The digest (tests/data/small_run_digest.json) was recorded from the `pipeline_run` graph of
+conftest.py at commit d804cc6, the last commit before the redesign:
+
+    python tests/test_same_outputs.py <JOURNEYLIFT_HOME of such a run> tests/data/small_run_digest.json
+
+Small tables are kept row by row; large ones as per-group row counts, sums of every numeric
+column and a hash of their identifiers. Timings and run ids are left out: they differ by run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+DIGEST = Path(__file__).parent / "data" / "small_run_digest.json"
+SCHEMA = "journeylift"
+# Columns that differ from run to run by design.
+VOLATILE = {"run_id", "train_seconds", "events_per_s", "seconds"}
+GROUP_KEYS = ("model", "variant", "method", "split", "intervention", "curve", "status")
+FULL_ROWS_MAX = 300
+RTOL, ATOL = 1e-4, 1e-6
+
+
+def _is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def _plain(value):
+    """A JSON-able scalar: floats as floats (NaN as None), numpy ints as ints, the rest as text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _vector_sums(column: pd.Series) -> pd.Series:
+    return column.map(lambda v: float(np.sum(np.asarray(v, dtype=np.float64))) if v is not None else 0.0)
+
+
+def table_digest(frame: pd.DataFrame) -> dict:
+    frame = frame.drop(columns=[c for c in frame.columns if c in VOLATILE])
+    vectors = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, (list, np.ndarray))).any()]
+    for column in vectors:
+        frame[column] = _vector_sums(frame[column])
+    numbers = [c for c in frame.columns if _is_number(frame[c])]
+    labels = [c for c in frame.columns if c not in numbers]
+    entry = {"columns": list(frame.columns), "rows": len(frame)}
+    if len(frame) <= FULL_ROWS_MAX:
+        order = labels + numbers
+        rounded = frame.assign(**{c: frame[c].round(6) for c in numbers})
+        ordered = frame.loc[rounded.astype(str).sort_values(order).index] if order else frame
+        entry["records"] = [[_plain(v) for v in row] for row in ordered.itertuples(index=False)]
+        return entry
+    keys = [k for k in GROUP_KEYS if k in frame.columns]
+    groups = frame.groupby(keys, dropna=False, sort=True) if keys else [((), frame)]
+    entry["group_keys"] = keys
+    entry["groups"] = []
+    for key, rows in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        ids = rows[[c for c in labels if c not in keys]].astype(str).agg("|".join, axis=1).sort_values()
+        entry["groups"].append({
+            "key": [_plain(k) for k in key],
+            "rows": len(rows),
+            "sums": {c: _plain(rows[c].astype(np.float64).sum()) for c in numbers},
+            "labels_md5": hashlib.md5("\n".join(ids).encode()).hexdigest(),
+        })
+    return entry
+
+
+def digest(home: Path) -> dict:
+    """Every table of the journeylift schema in `home`'s warehouse, and the output file names."""
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? order by 1", [SCHEMA]
+        ).fetchall()]
+        tables = {name: table_digest(con.sql(f"select * from {SCHEMA}.{name}").df()) for name in names}
+    outputs = sorted(p.name for p in (home / "outputs").iterdir() if p.suffix in (".csv", ".parquet", ".png"))
+    return {"tables": tables, "output_files": outputs}
+
+
+def _close(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(float(a), float(b), rel_tol=RTOL, abs_tol=ATOL)
+    return a == b
+
+
+def differences(recorded: dict, now: dict) -> list[str]:
+    """What differs between two digests, one line per table fault (empty: the same outputs)."""
+    found = []
+    if recorded["output_files"] != now["output_files"]:
+        gone = sorted(set(recorded["output_files"]) - set(now["output_files"]))
+        new = sorted(set(now["output_files"]) - set(recorded["output_files"]))
+        found.append(f"output files: missing {gone}, new {new}")
+    for name in sorted(set(recorded["tables"]) | set(now["tables"])):
+        was, is_ = recorded["tables"].get(name), now["tables"].get(name)
+        if was is None or is_ is None:
+            found.append(f"{name}: {'new table' if was is None else 'table missing'}")
+            continue
+        if was["columns"] != is_["columns"] or was["rows"] != is_["rows"]:
+            found.append(f"{name}: columns/rows {was['columns']} x {was['rows']} became {is_['columns']} x {is_['rows']}")
+            continue
+        if "records" in was:
+            for i, (a, b) in enumerate(zip(was["records"], is_["records"])):
+                if not all(_close(x, y) for x, y in zip(a, b)):
+                    found.append(f"{name} row {i}: {a} became {b}")
+                    break
+            continue
+        for a, b in zip(was["groups"], is_["groups"]):
+            same = (a["key"] == b["key"] and a["rows"] == b["rows"] and a["labels_md5"] == b["labels_md5"]
+                    and all(_close(a["sums"][c], b["sums"].get(c)) for c in a["sums"]))
+            if not same:
+                found.append(f"{name} group {a['key']}: {a} became {b}")
+                break
+    return found
+
+
+def test_the_small_run_gives_the_recorded_tables(pipeline_run):
+    home, result = pipeline_run
+    assert result.success
+    assert differences(json.loads(DIGEST.read_text()), digest(home)) == []
+
+
+if __name__ == "__main__":
+    home, out = Path(sys.argv[1]), Path(sys.argv[2])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(digest(home), indent=1, sort_keys=True) + "\n")
+    print(f"digest of {home} written to {out}")
