@@ -37,6 +37,25 @@ class LinearSumModel(SequenceModel):
         return (x * mask.unsqueeze(-1)).sum(dim=1)
 
 
+class QuadraticSumModel(SequenceModel):
+    """logit = (u . S)^2 / 2 + b with S = sum_t x_t: along the straight path from x' = 0 the gradient is
+    linear in the path coordinate, so the midpoint rule integrates it exactly at any step count.
+
+    With v_t = u . x_t and V = sum_t v_t: gradient x input gives V v_t, integrated gradients V v_t / 2,
+    and sum_t V v_t / 2 = V^2 / 2 = f(x) - f(0) (completeness, exact).
+    """
+
+    def __init__(self, spec):
+        super().__init__(spec, embedding_dim=1)
+        self.u = nn.Parameter(torch.zeros(self.input_dim))
+        self.b = nn.Parameter(torch.tensor(-0.25))
+        self.head = nn.Identity()
+
+    def encode(self, x, mask):
+        total = (x * mask.unsqueeze(-1)).sum(dim=1)
+        return (0.5 * (total @ self.u) ** 2 + self.b).unsqueeze(-1)
+
+
 class CLSAttentionModel(SequenceModel):
     """One hand-set attention head: CLS = [sqrt 2, 0], event t = [a_t, 0] with a_t its event embedding.
 
@@ -88,11 +107,13 @@ def data():
     return build_sequence_data(*planted_signal_frames(n_journeys=120, seed=5), max_len=10)
 
 
-def set_event_embedding(model, values):
+def set_event_embedding(model, values, padding_value=0.0):
+    """Event index i embeds to values[i]; padding (index 0) to ``padding_value``, zero as in every model family."""
     with torch.no_grad():
         for table in model.embedding.tables:
             table.weight.zero_()
         model.embedding.tables[0].weight[:, 0] = torch.as_tensor(values, dtype=torch.float32)
+        model.embedding.tables[0].weight[0, 0] = padding_value
 
 
 def test_gradient_x_input_on_a_linear_model(data):
@@ -122,16 +143,71 @@ def test_gradient_x_input_on_a_linear_model(data):
     assert np.allclose(signed, first / np.abs(first).sum(), atol=1e-6)
 
 
+def test_integrated_gradients_from_a_nonzero_padding_embedding(data):
+    model = LinearSumModel(data.spec)
+    n_tokens = data.spec.vocab_sizes[0]
+    set_event_embedding(model, np.arange(n_tokens, dtype=np.float32), padding_value=-2.0)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.weight[0, 0] = 1.0
+    batch = collate_journeys(data, np.arange(6))
+    # The padding input is the baseline: each event's share is v . (x_t - x'_t) = value - (-2).
+    expected = (batch.categorical[..., 0].float() + 2.0) * batch.mask
+    scores = IntegratedGradients(model, n_steps=2, baseline="padding").attribute(batch)
+    assert torch.allclose(scores, expected, atol=1e-5)
+    # x' = 0 is no embedding of an input here, so captum's layer method cannot start from it.
+    with pytest.raises(ValueError, match="nonzero"):
+        IntegratedGradients(model, n_steps=2, baseline="zeros").attribute(batch)
+
+
+def test_integrated_gradients_known_answers_on_a_quadratic_model(data):
+    model = QuadraticSumModel(data.spec)
+    n_tokens = data.spec.vocab_sizes[0]
+    token_value = (np.arange(n_tokens, dtype=np.float32) - 3.0) / 4.0
+    set_event_embedding(model, token_value)
+    with torch.no_grad():
+        model.u[0] = 1.0  # event embedding
+        model.u[-1] = 0.5  # is_sponsored, the last numeric
+    journeys = np.arange(8)
+    batch = collate_journeys(data, journeys)
+    v = torch.zeros(batch.mask.shape)
+    rows = data.event_rows(journeys)
+    v[batch.mask] = torch.from_numpy(token_value[data.categorical[rows, 0]] + 0.5 * data.numeric[rows, -1])  # u . x_t
+    total = v.sum(dim=1, keepdim=True)
+    assert torch.allclose(GradientXInput(model).attribute(batch), total * v, atol=1e-5)
+    for n_steps in (2, 3, 16):
+        for internal_batch_size in (None, 1, 2 * len(journeys)):
+            explainer = IntegratedGradients(model, n_steps=n_steps, internal_batch_size=internal_batch_size)
+            scores, logit, baseline_logit = explainer.completeness(batch)
+            assert torch.allclose(scores, total * v / 2, atol=1e-5)
+            assert (scores[~batch.mask] == 0).all()
+            assert torch.allclose(logit, 0.5 * total[:, 0] ** 2 - 0.25, atol=1e-5)
+            # f(x') is the logit of the padding input (x' = 0): the bias alone.
+            assert torch.allclose(baseline_logit, torch.full_like(logit, -0.25), atol=1e-5)
+            assert torch.allclose(scores.sum(dim=1), logit - baseline_logit, atol=1e-5)
+    with pytest.raises(ValueError):
+        IntegratedGradients(model, n_steps=1)
+
+
 def test_integrated_gradients_completeness(data):
     torch.manual_seed(0)
     model = build_model("transformer_cls", data.spec, d_model=8, n_heads=2, n_layers=1, embedding_dim=2).eval()
     batch = collate_journeys(data, np.arange(4))
-    scores = IntegratedGradients(model, n_steps=64).attribute(batch)
+    explainer = IntegratedGradients(model, n_steps=64)
+    scores = explainer.attribute(batch)
     with torch.no_grad():
         x = model.embed(batch)
         logit = model.forward_from_embeddings(x, batch.mask)
-        gap = logit - model.forward_from_embeddings(torch.zeros_like(x), batch.mask)
-    assert torch.allclose(scores.sum(dim=1), gap, atol=2e-2)
+        baseline_logit = model.forward_from_embeddings(torch.zeros_like(x), batch.mask)
+    assert torch.allclose(scores.sum(dim=1), logit - baseline_logit, atol=2e-2)
+    # completeness() returns the same scores, f(x) and f(x') (the latter read off captum's delta).
+    same_scores, same_logit, same_baseline_logit = explainer.completeness(batch)
+    assert torch.allclose(same_scores, scores, atol=1e-6)
+    assert torch.allclose(same_logit, logit, atol=1e-5)
+    assert torch.allclose(same_baseline_logit, baseline_logit, atol=1e-5)
+    # Fewer path points per pass: the same sum, in another order.
+    chunked = IntegratedGradients(model, n_steps=64, internal_batch_size=3 * len(batch)).attribute(batch)
+    assert torch.allclose(chunked, scores, atol=1e-6)
 
 
 def test_attention_attribution_on_hand_set_attention(data):
@@ -280,3 +356,4 @@ def test_attention_rollout_known_answers(data):
     second[0, 2] = 1
     rollout = AttentionRollout(PlantedAttentionModel(data.spec, [first[None, None], second[None, None]])).attribute(batch)[0]
     assert rollout[0] == pytest.approx(0.25) and rollout[1] == pytest.approx(0.5)
+

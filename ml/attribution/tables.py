@@ -102,7 +102,7 @@ def integrated_gradients_attribution(
     method ``integrated_gradients``; ``completeness`` one row per ``split``
     journey with at least one event, columns COMPLETENESS_COLUMNS (see
     :func:`~ml.attribution.completeness_frame`), read from the same raw scores
-    plus f(x) and f(x'): two forward passes on top of the ``n_steps`` path.
+    plus f(x) and f(x') (see :meth:`~ml.attribution.IntegratedGradients.completeness`).
     """
     explainer = IntegratedGradients(model, n_steps=n_steps, baseline=baseline)
     journeys, scores, sums, logits, baseline_logits = [], [], [], [], []
