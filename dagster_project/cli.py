@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from dagster_project.settings import journeylift_home, outputs_dir
+from dagster_project.settings import OUTPUT_SCHEMA, journeylift_home, output_locations, outputs_dir, warehouse_path
 
 
 def execute_job(job_name: str, tags: dict[str, str] | None = None):
@@ -42,9 +42,10 @@ def run_job() -> bool:
 def backfill(start: str, end: str) -> int:
     """Materialize the event-date partitions start..end (both included) of `journeylift_daily` in
     one run (its assets' backfill policy is a single run: dates in order, one DuckDB writer)."""
-    from dagster_project.partitions import EVENT_DATES
+    from dagster_project.partitions import event_dates
+    from dagster_project.settings import Settings
 
-    keys = EVENT_DATES.get_partition_keys()
+    keys = event_dates(Settings.from_environment().first_event_date).get_partition_keys()
     for key in (start, end):
         if key not in keys:
             raise SystemExit(f"journeylift backfill: {key} is not an event-date partition ({keys[0]} to {keys[-1]})")
@@ -72,7 +73,8 @@ def read_table_argument(argument: str):
     from dagster_project.warehouse import Warehouse
 
     if argument.startswith("warehouse:"):
-        return Warehouse().read_table(argument.removeprefix("warehouse:"))
+        schema, _, table = argument.removeprefix("warehouse:").partition(".")
+        return Warehouse().read_table(schema, table)
     if argument.endswith(".parquet"):
         return pd.read_parquet(argument)
     if argument.endswith(".csv"):
@@ -130,8 +132,8 @@ def compare_causalmta(imported: str) -> int:
 
     import pandas as pd
 
-    from dagster_project.marts import HONEST_VARIANT
     from dagster_project.warehouse import Warehouse
+    from ml.data import HONEST_VARIANT
     from ml.evaluation import causalmta_comparison
     from ml.importers.criteo import SPLIT_FILE
     from ml.reporting import literature_comparison_figure
@@ -139,7 +141,7 @@ def compare_causalmta(imported: str) -> int:
     side_file = Path(imported) / SPLIT_FILE
     if not side_file.is_file():
         raise SystemExit(f"journeylift compare: no {SPLIT_FILE} in {imported} (import it with `journeylift import criteo`)")
-    predictions = Warehouse().read_table("journeylift.journey_predictions")
+    predictions = Warehouse().read_table(OUTPUT_SCHEMA, "journey_predictions")
     honest = predictions[(predictions["variant"] == HONEST_VARIANT) & (predictions["split"] == "test")]
     comparison = causalmta_comparison(honest, pd.read_parquet(side_file), source=f"journeylift ({HONEST_VARIANT})")
     csv, png = outputs_dir() / "causalmta_comparison.csv", outputs_dir() / "causalmta_comparison.png"
@@ -151,9 +153,20 @@ def compare_causalmta(imported: str) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    from dagster_project.summary import print_summary
+def run_summary() -> str:
+    """The summary of the last run, from the output tables in the warehouse."""
+    from dagster_project.warehouse import Warehouse
+    from ml.reporting import SUMMARY_TABLES, summary_text
 
+    warehouse = Warehouse()
+    tables = {}
+    if warehouse_path().exists():
+        tables = {name: warehouse.read_table(OUTPUT_SCHEMA, name) for name in SUMMARY_TABLES
+                  if warehouse.table_exists(OUTPUT_SCHEMA, name)}
+    return summary_text(tables, output_locations())
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journeylift")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the main job end to end, then print the summary")
@@ -187,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return check_table(args.table, args.labels)
     succeeded = run_job() if args.command == "run" else True
-    print_summary(outputs_dir())  # also after a failed run: the guard's findings are in it
+    print(run_summary())  # also after a failed run: the guard's findings are in it
     return 0 if succeeded else 1
 
 

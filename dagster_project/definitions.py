@@ -1,10 +1,69 @@
-"""The one entry point: every definition lives under `defs/`, grouped by what it produces."""
+"""The one entry point: the whole graph for the settings the environment names.
 
-from pathlib import Path
+`build_definitions(settings)` builds it for any `Settings`, in process: which raw assets exist
+follows the source, the training assets follow the model families, the guard blocks or warns.
+Every piece comes from the folder under `defs/` that produces it:
+
+    raw/        the source's raw tables (simulator or a user's contract files, checked first)
+    dbt/        dbt's models and tests, its docs, the partitioned daily step
+    quality/    the leakage guard (a blocking Great Expectations check), the quarantine counts
+    ml/         tensors, training, evaluation, attribution, counterfactuals, report (thin over ml/)
+    schedules   the jobs and the daily refresh; resources: warehouse, dbt, MLflow, I/O managers
+"""
 
 import dagster as dg
+
+from dagster_project.defs.dbt.assets import build_dbt_models
+from dagster_project.defs.dbt.daily import build_daily_dbt
+from dagster_project.defs.dbt.docs import build_dbt_docs
+from dagster_project.defs.ml.ad_effects import ad_effects
+from dagster_project.defs.ml.attribution import build_attributions
+from dagster_project.defs.ml.counterfactuals import build_counterfactuals
+from dagster_project.defs.ml.evaluation import build_evaluation_assets
+from dagster_project.defs.ml.faithfulness import build_faithfulness
+from dagster_project.defs.ml.leaderboard import build_leaderboard
+from dagster_project.defs.ml.leakage_report import leakage_report
+from dagster_project.defs.ml.report import build_attribution_report
+from dagster_project.defs.ml.training import ModelInputs
+from dagster_project.defs.ml.traits import customer_traits
+from dagster_project.defs.ml.truth_scorecard import truth_scorecard
+from dagster_project.defs.quality.leakage_guard import build_leakage_guard
+from dagster_project.defs.quality.quarantine import quarantine_counts
+from dagster_project.defs.raw.source_assets import raw_assets
+from dagster_project.defs.resources import resources
+from dagster_project.defs.schedules import jobs_and_schedules
+from dagster_project.partitions import event_dates
+from dagster_project.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    """Every asset, check, job, schedule and resource of journeylift under `settings`."""
+    source = settings.source
+    simulated = source.kind == "simulator"
+    zoo = ModelInputs(settings.model_families)
+    dbt_models = build_dbt_models(source)
+    assets = [
+        *raw_assets(source, event_dates(settings.first_event_date)),
+        quarantine_counts,
+        dbt_models,
+        build_dbt_docs(source, dbt_models),
+        build_daily_dbt(source, event_dates(settings.first_event_date)),
+        *zoo.assets(source),
+        *build_evaluation_assets(zoo),
+        build_leaderboard(zoo),
+        build_attributions(zoo),
+        build_counterfactuals(zoo),
+        build_faithfulness(zoo),
+        ad_effects,
+        leakage_report,
+        build_attribution_report(zoo, with_truth=simulated),
+        *([truth_scorecard] if simulated else []),  # only a simulated source knows the truth
+        *([customer_traits] if "item2vec" in settings.model_families else []),
+    ]
+    graph = dg.Definitions(assets=assets, asset_checks=[build_leakage_guard(settings.leakage_guard)])
+    return dg.Definitions.merge(graph, jobs_and_schedules(), resources())
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+    return build_definitions(Settings.from_environment())

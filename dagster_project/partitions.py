@@ -8,28 +8,16 @@ start at JOURNEYLIFT_FIRST_EVENT_DATE (default: the simulator's first day) and e
 
 from __future__ import annotations
 
-import os
-from datetime import date, datetime
+from datetime import datetime
 
 import dagster as dg
 
-FIRST_EVENT_DATE_ENV = "JOURNEYLIFT_FIRST_EVENT_DATE"
 DAILY_GROUP = "daily"  # the partitioned assets; the `journeylift` job leaves them out
 
 
-def first_event_date() -> str:
-    """The first partition's date: JOURNEYLIFT_FIRST_EVENT_DATE, or the simulator's first day."""
-    from ml.simulate import SimulationConfig
-
-    value = os.environ.get(FIRST_EVENT_DATE_ENV, "").strip() or SimulationConfig().start
-    try:
-        date.fromisoformat(value)
-    except ValueError as error:
-        raise ValueError(f"{FIRST_EVENT_DATE_ENV}={value!r} is not a date YYYY-MM-DD") from error
-    return value
-
-
-EVENT_DATES = dg.DailyPartitionsDefinition(start_date=first_event_date(), timezone="UTC")
+def event_dates(first_event_date: str) -> dg.DailyPartitionsDefinition:
+    """One partition per UTC day from `first_event_date` (Settings.first_event_date) to yesterday."""
+    return dg.DailyPartitionsDefinition(start_date=first_event_date, timezone="UTC")
 
 
 def partition_dbt_vars(start: datetime, end: datetime) -> dict[str, str]:

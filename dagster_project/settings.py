@@ -1,22 +1,49 @@
-"""Where a run reads and writes: every path derives from JOURNEYLIFT_HOME.
+"""Settings: what a deployment chooses, where a run reads and writes, and how a run is configured.
 
-JOURNEYLIFT_HOME defaults to `.journeylift/` in the repo root. dbt receives it
-through the environment (its profile builds the DuckDB path from it), so it is
-always made absolute here before anything starts dbt.
+- What the graph holds follows `Settings`: the source (JOURNEYLIFT_SOURCE), the model families
+  (JOURNEYLIFT_MODELS), whether the leakage guard blocks (JOURNEYLIFT_LEAKAGE_GUARD) and the first
+  event-date partition (JOURNEYLIFT_FIRST_EVENT_DATE). `Settings.from_environment()` reads them
+  once per definitions load; `dagster_project.definitions.build_definitions(settings)` builds the
+  graph for any settings, in process, so a test never needs a subprocess for another setting.
+- Every path derives from JOURNEYLIFT_HOME (default `.journeylift/` in the repo root), read when a
+  path is asked for. dbt receives it through the environment (its profile builds the DuckDB path
+  from it), so it is made absolute here before anything starts dbt.
+- A run's own knobs are Dagster config built from ml's dataclasses (`config_from_dataclass`), so
+  each default has one home: the dataclass.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import typing
+import warnings
+from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
+import dagster as dg
 import yaml
+
+from ml.contract import AD_FUNNEL, SESSIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 OUTPUT_SCHEMA = "journeylift"
+RAW_SCHEMA = "raw"
+
+SOURCE_ENV = "JOURNEYLIFT_SOURCE"
+MODELS_ENV = "JOURNEYLIFT_MODELS"
+GUARD_ENV = "JOURNEYLIFT_LEAKAGE_GUARD"
+FIRST_EVENT_DATE_ENV = "JOURNEYLIFT_FIRST_EVENT_DATE"
+GUARD_MODES = ("block", "warn")
+# Fast families trained by default; JOURNEYLIFT_MODELS=all trains every registered family.
+DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
+
+
+# --- where a run reads and writes -------------------------------------------------------------
 
 
 def journeylift_home() -> Path:
@@ -48,20 +75,138 @@ def dbt_vars() -> dict:
         return yaml.safe_load(f)["vars"]
 
 
-# Fast families trained by default; JOURNEYLIFT_MODELS=all trains every registered family.
-DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
+# --- the source -------------------------------------------------------------------------------
 
 
-def model_families() -> tuple[str, ...]:
-    """The model families the graph trains: JOURNEYLIFT_MODELS (comma-separated names or `all`)."""
-    from ml.models import available_models
+@dataclass(frozen=True)
+class Source:
+    """One value of JOURNEYLIFT_SOURCE: kind is `simulator`, `folder` or `warehouse`;
+    `domain` is the simulated domain (sessions or ad_funnel) for the simulator."""
 
-    wanted = os.environ.get("JOURNEYLIFT_MODELS", "").strip()
-    registered = available_models()
-    if wanted == "all":
-        return tuple(registered)
-    names = tuple(n.strip() for n in wanted.split(",") if n.strip()) or DEFAULT_MODEL_FAMILIES
-    unknown = [n for n in names if n not in registered]
-    if unknown:
-        raise ValueError(f"JOURNEYLIFT_MODELS names unknown model families {unknown}; registered: {registered}")
-    return tuple(n for n in names if n in registered)
+    kind: str = "simulator"
+    folder: Path | None = None
+    schema: str | None = None
+    domain: str = SESSIONS
+
+    def describe(self) -> str:
+        simulator = "simulator" if self.domain == SESSIONS else f"simulator:{self.domain}"
+        return {"simulator": simulator, "folder": f"folder {self.folder}", "warehouse": f"warehouse:{self.schema}"}[self.kind]
+
+    def dbt_vars(self) -> dict[str, str]:
+        """dbt vars this source needs: `raw_schema` for warehouse:<schema> (the simulator and a
+        folder load into `raw`, the project's default)."""
+        return {"raw_schema": self.schema} if self.kind == "warehouse" else {}
+
+
+def parse_source(value: str | None) -> Source:
+    """`simulator` (also empty; `simulator:ad_funnel` for the ad-funnel domain),
+    `warehouse:<schema>` or a folder path (which must exist)."""
+    value = (value or "").strip()
+    if value in ("", "simulator", f"simulator:{SESSIONS}"):
+        return Source("simulator")
+    if value == f"simulator:{AD_FUNNEL}":
+        return Source("simulator", domain=AD_FUNNEL)
+    if value.startswith("warehouse:"):
+        schema = value.removeprefix("warehouse:").strip()
+        if not schema.replace("_", "").isalnum():
+            raise ValueError(f"{SOURCE_ENV}={value!r}: warehouse:<schema> needs a plain schema name")
+        return Source("warehouse", schema=schema)
+    folder = Path(value).expanduser().resolve()
+    if not folder.is_dir():
+        raise ValueError(f"{SOURCE_ENV}={value!r} is neither `simulator`, `warehouse:<schema>` nor an existing folder")
+    return Source("folder", folder=folder)
+
+
+# --- what the graph holds ---------------------------------------------------------------------
+
+
+def _simulator_first_day() -> str:
+    from ml.simulate import SimulationConfig
+
+    return SimulationConfig().start
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment chooses; every field has its environment variable (module docstring)."""
+
+    source: Source = Source()
+    model_families: tuple[str, ...] = DEFAULT_MODEL_FAMILIES
+    leakage_guard: str = "block"
+    first_event_date: str = dataclasses.field(default_factory=_simulator_first_day)
+
+    def __post_init__(self) -> None:
+        from ml.models import available_models
+
+        registered = available_models()
+        unknown = [n for n in self.model_families if n not in registered]
+        if unknown:
+            raise ValueError(f"{MODELS_ENV} names unknown model families {unknown}; registered: {registered}")
+        if self.leakage_guard not in GUARD_MODES:
+            raise ValueError(f"{GUARD_ENV} must be one of {GUARD_MODES}, not {self.leakage_guard!r}")
+        try:
+            date.fromisoformat(self.first_event_date)
+        except ValueError as error:
+            raise ValueError(f"{FIRST_EVENT_DATE_ENV}={self.first_event_date!r} is not a date YYYY-MM-DD") from error
+
+    @property
+    def guard_blocks(self) -> bool:
+        return self.leakage_guard == "block"
+
+    @classmethod
+    def from_environment(cls, environ: typing.Mapping[str, str] | None = None) -> Settings:
+        """The settings the environment names (defaults where a variable is unset or empty)."""
+        from ml.models import available_models
+
+        environ = os.environ if environ is None else environ
+        wanted = environ.get(MODELS_ENV, "").strip()
+        if wanted == "all":
+            families = tuple(available_models())
+        else:
+            families = tuple(n.strip() for n in wanted.split(",") if n.strip()) or DEFAULT_MODEL_FAMILIES
+        settings = cls(
+            source=parse_source(environ.get(SOURCE_ENV)),
+            model_families=families,
+            leakage_guard=environ.get(GUARD_ENV, "").strip().lower() or "block",
+            first_event_date=environ.get(FIRST_EVENT_DATE_ENV, "").strip() or _simulator_first_day(),
+        )
+        if not settings.guard_blocks:
+            warnings.warn(f"{GUARD_ENV}=warn: the leakage guard reports but does NOT stop training", stacklevel=2)
+        return settings
+
+
+# --- a run's own knobs ------------------------------------------------------------------------
+
+
+def config_from_dataclass(source: type, exclude: tuple[str, ...] = (), name: str | None = None) -> type[dg.Config]:
+    """A Dagster config class with the fields, types and defaults of the dataclass `source` (less
+    `exclude`), so the launchpad shows ml's own defaults and no default is copied by hand.
+    `as_dataclass(config)` turns a filled config back into `source`."""
+    hints = typing.get_type_hints(source)
+    annotations, defaults = {}, {}
+    for field in dataclasses.fields(source):
+        if field.name in exclude:
+            continue
+        annotations[field.name] = hints[field.name]
+        has_factory = field.default_factory is not dataclasses.MISSING
+        defaults[field.name] = field.default_factory() if has_factory else field.default
+    namespace = {"__annotations__": annotations, "__doc__": source.__doc__, "__module__": source.__module__,
+                 "__qualname__": name or source.__name__, **defaults}
+    return type(name or source.__name__, (dg.Config,), namespace)
+
+
+def as_dataclass(config: dg.Config, target: type, **overrides):
+    """`target` (a dataclass) from the fields of `config` it declares, then `overrides`."""
+    names = {f.name for f in dataclasses.fields(target)}
+    return target(**{k: v for k, v in config.model_dump().items() if k in names}, **overrides)
+
+
+def output_locations() -> list[tuple[str, str]]:
+    """Where a run's outputs are, as (what, where) lines for the summary."""
+    db = mlflow_dir() / "mlflow.db"
+    return [
+        ("tables + figures", str(outputs_dir())),
+        ("warehouse", f"{warehouse_path()} (schema {OUTPUT_SCHEMA})"),
+        ("MLflow", f"{mlflow_dir()} (mlflow ui --backend-store-uri sqlite:///{db})"),
+        ("Dagster", f"{journeylift_home() / 'dagster'} (make dev, then http://127.0.0.1:3000)"),
+    ]

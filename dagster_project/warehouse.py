@@ -1,19 +1,32 @@
-"""The embedded DuckDB warehouse: a small resource to read marts and write output tables.
+"""The embedded DuckDB warehouse, and the I/O manager through which assets hand tables to each other.
 
-Connections are opened per call and closed at once: dbt runs in a subprocess
-against the same file, and DuckDB lets only one process write it at a time.
+An asset keyed `[schema, table]` is the warehouse table `schema.table`: an asset that returns a
+frame has it written there by `WarehouseIOManager` (and, in the `journeylift` output schema,
+copied under outputs/), and an asset that takes it as an input reads it from there, so the graph
+the UI draws is the reads that happen. dbt's models are read the same way (their assets name
+this I/O manager). An input may ask for some columns only: `AssetIn(metadata={"columns": [...]})`.
+
+Connections are opened per call and closed at once: dbt runs in a subprocess against the same
+file, and DuckDB lets only one process write it at a time.
 """
-
-from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 
-from dagster_project.settings import warehouse_path
+from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir, warehouse_path
+
+WAREHOUSE_IO = "io_manager"  # the default I/O manager: tables
+MODEL_IO = "model_io_manager"  # pickled Python objects: trained models and their tensors
+PREVIEW_ROWS = 10
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -34,20 +47,87 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def read_table(self, relation: str, columns: str = "*") -> pd.DataFrame:
+    def read_table(self, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """`schema.table` (only `columns`, when given) as a frame."""
+        selected = ", ".join(_quoted(c) for c in columns) if columns else "*"
         with self.connect(read_only=True) as con:
-            return con.sql(f"select {columns} from {relation}").df()
+            return con.sql(f"select {selected} from {_quoted(schema)}.{_quoted(table)}").df()
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        with self.connect(read_only=True) as con:
+            return con.execute(
+                "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()[0][0] > 0
 
     def drop_tables(self, schema: str, tables) -> None:
         """Drop `schema.<table>` for each of `tables` where it exists (a stale table of another source)."""
         with self.connect() as con:
             for table in tables:
-                con.sql(f"drop table if exists {schema}.{table}")
+                con.sql(f"drop table if exists {_quoted(schema)}.{_quoted(table)}")
 
     def write_table(self, schema: str, table: str, frame: pd.DataFrame) -> None:
-        """Replace `schema.table` with `frame` (the latest materialization wins)."""
+        """Replace `schema.table` with `frame` in one statement: a reader sees the old table or the
+        new one, never half of it."""
         with self.connect() as con:
-            con.sql(f"create schema if not exists {schema}")
+            con.sql(f"create schema if not exists {_quoted(schema)}")
             con.register("frame_to_write", frame)
-            con.sql(f"create or replace table {schema}.{table} as select * from frame_to_write")
+            con.sql(f"create or replace table {_quoted(schema)}.{_quoted(table)} as select * from frame_to_write")
             con.unregister("frame_to_write")
+
+
+def holds_vectors(frame: pd.DataFrame) -> bool:
+    """True when a column holds arrays (embeddings): such a table is copied as Parquet, not CSV."""
+    return any(
+        frame[column].dtype == object and frame[column].map(lambda v: isinstance(v, (list, np.ndarray))).any()
+        for column in frame.columns
+    )
+
+
+def output_file(name: str, frame: pd.DataFrame) -> Path:
+    """outputs/<name>.csv, or .parquet for a table of vectors: the output table's file copy."""
+    path = outputs_dir() / f"{name}.{'parquet' if holds_vectors(frame) else 'csv'}"
+    if path.suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_csv(path, index=False)
+    return path
+
+
+def table_metadata(frame: pd.DataFrame, relation: str, preview_rows: int = PREVIEW_ROWS) -> dict:
+    """What a person reads on a table's materialization: rows, the relation, its columns, a preview."""
+    return {
+        "dagster/row_count": len(frame),
+        "dagster/table_name": relation,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[dg.TableColumn(str(name), str(dtype)) for name, dtype in frame.dtypes.items()]
+        ),
+        "preview": dg.MetadataValue.md(frame.head(preview_rows).to_markdown(index=False)),
+    }
+
+
+class WarehouseIOManager(dg.ConfigurableIOManager):
+    """Asset `[schema, table]` <-> warehouse table `schema.table`; output tables (schema
+    `journeylift`) are also copied to outputs/ (`output_file`). An output's definition metadata
+    `preview_rows` sets the preview's length; an input's `columns` selects columns."""
+
+    warehouse: dg.ResourceDependency[Warehouse]
+
+    @staticmethod
+    def _relation(key: dg.AssetKey) -> tuple[str, str]:
+        if len(key.path) != 2:
+            raise ValueError(f"asset {key.to_user_string()} is not keyed [schema, table]")
+        return key.path[0], key.path[1]
+
+    def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
+        schema, table = self._relation(context.asset_key)
+        self.warehouse.write_table(schema, table, obj)
+        preview_rows = int((context.definition_metadata or {}).get("preview_rows", PREVIEW_ROWS))
+        metadata = table_metadata(obj, f"{schema}.{table}", preview_rows)
+        if schema == OUTPUT_SCHEMA:
+            metadata["file"] = dg.MetadataValue.path(str(output_file(table, obj)))
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: dg.InputContext) -> pd.DataFrame:
+        schema, table = self._relation(context.asset_key)
+        return self.warehouse.read_table(schema, table, (context.definition_metadata or {}).get("columns"))

@@ -17,14 +17,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from dagster_dbt import DbtCliResource
 
-from dagster_project.defs.dbt.assets import journeylift_dbt_models
-from dagster_project.defs.dbt.project import journeylift_dbt
+from dagster_project.definitions import build_definitions
+from dagster_project.defs.dbt.assets import build_dbt_models
+from dagster_project.defs.raw.contract_check import SourceContractError, check_contract
 from dagster_project.defs.raw.contract_source import build_contract_source
-from dagster_project.defs.resources import dbt_executable
-from dagster_project.sources import SourceContractError, check_contract, parse_source
-from dagster_project.warehouse import Warehouse
+from dagster_project.defs.resources import resource_defs
+from dagster_project.settings import Settings, parse_source
+from ml.contract import AD_FUNNEL, CONTRACT_TABLES, domain_tables
 from ml.simulate.ad_funnel import EVENTS, AdFunnelConfig, simulate_ad_funnel
 
 WINDOW_DAYS = 7  # dbt var attribution_window_days
@@ -33,6 +33,11 @@ WINDOW_DAYS = 7  # dbt var attribution_window_days
 @pytest.fixture(scope="module")
 def sim():
     return simulate_ad_funnel(AdFunnelConfig(n_users=600, seed=5))
+
+
+def test_the_simulator_writes_the_contract_tables_of_the_domain(sim):
+    for table in domain_tables(AD_FUNNEL):
+        assert list(getattr(sim, table).columns) == list(CONTRACT_TABLES[table].columns), table
 
 
 def test_the_simulator_truth_ranks_clicks_above_impressions_and_placements_as_built(sim):
@@ -109,13 +114,7 @@ EXPECTED_QUARANTINE = {
 
 def write_ad_folder(folder, tables: dict[str, list[tuple]]):
     """One CSV per table; a row one value longer than its table's columns carries journey_id."""
-    columns = {
-        "auctions_users": ["auction_id", "user_id", "auction_ts", "placement"],
-        "impressions": ["impression_id", "auction_id", "user_id", "product_id", "impression_ts"],
-        "clicks": ["click_id", "impression_id", "user_id", "product_id", "click_ts"],
-        "purchases": ["purchase_id", "user_id", "product_id", "purchase_ts", "revenue"],
-        "user_splits": ["user_id", "split"],
-    }
+    columns = {name: list(CONTRACT_TABLES[name].columns) for name in tables}
     folder.mkdir(parents=True, exist_ok=True)
     for name, rows in tables.items():
         names = columns[name] + (["journey_id"] if rows and len(rows[0]) > len(columns[name]) else [])
@@ -127,12 +126,8 @@ def build_folder(folder, home):
     """The contract check and dbt build (the real Dagster assets) over `folder`; its marts."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
-        result = dg.materialize(
-            [build_contract_source(parse_source(str(folder))), journeylift_dbt_models],
-            resources={"warehouse": Warehouse(),
-                       "dbt": DbtCliResource(project_dir=journeylift_dbt, dbt_executable=dbt_executable())},
-        )
+        source = parse_source(str(folder))
+        result = dg.materialize([build_contract_source(source), build_dbt_models(source)], resources=resource_defs())
     assert result.success  # includes dbt's reconciliation test: raw = accepted + quarantined
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         return {
@@ -218,18 +213,14 @@ N_USERS = 500
 
 
 def test_the_whole_job_runs_on_the_simulated_ad_funnel(tmp_path_factory, small_run_config):
-    from dagster_project.definitions import defs
-
     home = tmp_path_factory.mktemp("ad-funnel-job")
-    # The default model families with the small config (JOURNEYLIFT_MODELS is read once, when
-    # the training assets are first imported: changing it here would change them for every test).
     ops = small_run_config["ops"]
     ops.pop("simulated_sessions")
     ops["simulated_ad_funnel"] = {"config": {"n_users": N_USERS, "seed": 2}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        patch.setenv("JOURNEYLIFT_SOURCE", "simulator:ad_funnel")
-        job = defs().resolve_job_def("journeylift")
+        settings = Settings(source=parse_source("simulator:ad_funnel"))
+        job = build_definitions(settings).resolve_job_def("journeylift")
         result = job.execute_in_process(run_config=small_run_config, instance=dg.DagsterInstance.ephemeral())
     assert result.success
 

@@ -20,8 +20,10 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.defs.dbt.docs import DBT_DOCS_KEY, dbt_docs, dbt_docs_args, undocumented
-from dagster_project.defs.resources import resources
+from dagster_project.defs.dbt.assets import build_dbt_models
+from dagster_project.defs.dbt.docs import DBT_DOCS_KEY, build_dbt_docs, dbt_docs_args, undocumented
+from dagster_project.defs.resources import resource_defs
+from dagster_project.settings import Source
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_DIR = REPO_ROOT / "dbt"
@@ -86,7 +88,9 @@ def test_dbt_docs_asset_documents_every_built_model(journeylift_home, tmp_path):
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-3000:]
 
-    result = dg.materialize([dbt_docs], resources={"dbt": resources().resources["dbt"]})
+    dbt_models = build_dbt_models(Source())
+    result = dg.materialize([build_dbt_docs(Source(), dbt_models), dbt_models], selection=[DBT_DOCS_KEY],
+                            resources=resource_defs())
     assert result.success
     [materialization] = result.asset_materializations_for_node(DBT_DOCS_KEY.to_python_identifier())
     metadata = {key: value.value for key, value in materialization.metadata.items()}

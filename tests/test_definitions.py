@@ -1,135 +1,122 @@
-"""The code location loads, and a snapshot of its asset keys, checks, jobs and schedules makes
-renames visible in review."""
+"""The code location loads; a snapshot of its asset keys, checks, jobs and schedules makes every
+addition, removal and rename visible in review; and the graph follows its settings, built in
+process for any of them.
+
+After a deliberate change to the graph, refresh the snapshot and commit it with the change:
+
+    .venv/bin/python tests/test_definitions.py --update
+"""
+
+import json
+import sys
+from pathlib import Path
 
 import dagster as dg
+import pytest
 
+from dagster_project.definitions import build_definitions, defs
 from dagster_project.defs.dbt.assets import dbt_build_args
-from dagster_project.definitions import defs
+from dagster_project.settings import DEFAULT_MODEL_FAMILIES, Settings, parse_source
+from ml.data import VARIANTS
+from ml.models import available_models
 
-EXPECTED_ASSETS = {
-    "raw/events",
-    "raw/dimension_store",
-    "raw/ad_experiment",
-    "staging/stg_sessions__ad_experiment",
-    "marts/fct_ad_experiment_journeys",
-    "journeylift/simulator_truth",
-    "staging/stg_sessions__events",
-    "staging/stg_sessions__stores",
-    "marts/fct_journey_labels",
-    "marts/fct_journey_sequences_no_funnel",
-    "marts/fct_journey_sequences_with_funnel",
-    "marts/leakage_audit_no_funnel",
-    "marts/dim_stores",
-    "models/lstm__no_funnel",
-    "models/lstm__with_funnel",
-    "models/transformer_cls__no_funnel",
-    "models/transformer_cls__with_funnel",
-    "journeylift/model_metrics",
-    "journeylift/journey_predictions",
-    "journeylift/event_attribution",
-    "journeylift/event_type_attribution",
-    "journeylift/position_attribution",
-    "journeylift/store_attribution",
-    "journeylift/counterfactual_effects",
-    "journeylift/attribution_report",
-    "journeylift/leaderboard",
-    "journeylift/quarantine_counts",
-    "staging/quarantine_events",
-    "staging/stg_sessions__events_screened",
-    "journeylift/simulator_position_weights",
-    "journeylift/ad_effects",
-    "journeylift/faithfulness",
-    "journeylift/truth_scorecard",
-    "journeylift/integrated_gradients_completeness",
-    "journeylift/journey_embeddings",
-}
+SNAPSHOT = Path(__file__).parent / "data" / "definitions_snapshot.json"
+GUARD = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_journey_sequences_no_funnel"]), "no_funnel_leakage_guard")
 
 
-def test_code_location_loads_the_whole_graph():
-    loaded = defs()
-    keys = {key.to_user_string() for key in loaded.resolve_all_asset_keys()}
-    assert EXPECTED_ASSETS <= keys, EXPECTED_ASSETS - keys
-    assert loaded.resolve_job_def("journeylift") is not None
-    assert [s.name for s in loaded.schedules] == ["daily_refresh"]
-    assert loaded.resolve_schedule_def("daily_refresh").cron_schedule == "0 3 * * *"
-
-
-def test_leakage_guard_blocks_the_honest_sequences():
-    loaded = defs()
-    check_keys = {
-        key
-        for check_def in loaded.asset_checks or []
-        for key in check_def.check_keys
+def snapshot(loaded: dg.Definitions) -> dict:
+    """What the definitions hold, by name: asset keys, check keys, jobs, schedules, resources."""
+    graph = loaded.resolve_asset_graph()
+    schedule_names = [schedule.name for schedule in loaded.schedules]
+    return {
+        "assets": sorted(key.to_user_string() for key in loaded.resolve_all_asset_keys()),
+        "asset_checks": sorted(f"{key.asset_key.to_user_string()}:{key.name}" for key in graph.asset_check_keys),
+        "jobs": sorted(job.name for job in loaded.resolve_all_job_defs() if not job.name.startswith("__")),
+        "schedules": sorted(
+            f"{s.name} {s.cron_schedule} -> {s.job_name}" for s in map(loaded.resolve_schedule_def, schedule_names)
+        ),
+        "resources": sorted(loaded.resources),
     }
-    guard = dg.AssetCheckKey(dg.AssetKey(["marts", "fct_journey_sequences_no_funnel"]), "no_funnel_leakage_guard")
-    assert guard in check_keys
-    spec = next(s for c in loaded.asset_checks for s in c.check_specs if s.key == guard)
-    assert spec.blocking
 
 
-def test_dbt_tests_become_asset_checks():
-    graph = defs().resolve_asset_graph()
-    checks = {key.name for key in graph.asset_check_keys if key.asset_key.path[0] == "marts"}
+def guard_spec(loaded: dg.Definitions) -> dg.AssetCheckSpec:
+    return next(s for c in loaded.asset_checks for s in c.check_specs if s.key == GUARD)
+
+
+def test_the_default_graph_is_the_snapshot():
+    """Equality, not a subset: a new, renamed or vanished asset, check, job or schedule fails here
+    until the snapshot is refreshed in the same commit."""
+    assert snapshot(build_definitions(Settings())) == json.loads(SNAPSHOT.read_text())
+
+
+def test_the_code_location_loads_from_the_environment(monkeypatch):
+    for name in ("JOURNEYLIFT_SOURCE", "JOURNEYLIFT_MODELS", "JOURNEYLIFT_LEAKAGE_GUARD", "JOURNEYLIFT_FIRST_EVENT_DATE"):
+        monkeypatch.delenv(name, raising=False)
+    assert snapshot(defs()) == snapshot(build_definitions(Settings()))
+
+
+def test_the_leakage_guard_blocks_the_honest_sequences_and_dbt_tests_are_checks():
+    loaded = build_definitions(Settings())
+    assert guard_spec(loaded).blocking
+    checks = {key.name for key in loaded.resolve_asset_graph().asset_check_keys if key.asset_key.path[0] == "marts"}
     assert any("no_funnel" in name for name in checks), checks
+
+
+def test_only_an_explicit_logged_setting_makes_the_guard_warn():
+    with pytest.warns(UserWarning, match="does NOT stop training"):
+        warned = build_definitions(Settings(leakage_guard="warn"))
+    assert not guard_spec(warned).blocking
+    with pytest.raises(ValueError, match="must be one of"):
+        Settings(leakage_guard="off")
+    with pytest.warns(UserWarning, match="does NOT stop training"):
+        assert Settings.from_environment({"JOURNEYLIFT_LEAKAGE_GUARD": "WARN"}).leakage_guard == "warn"
+
+
+def test_every_family_when_asked_for_all():
+    settings = Settings.from_environment({"JOURNEYLIFT_MODELS": "all"})
+    keys = {key.to_user_string() for key in build_definitions(settings).resolve_all_asset_keys()}
+    families = set(available_models())
+    assert {"lstm", "transformer_cls", "gru4rec", "sasrec", "bert4rec", "bilstm_transformer", "item2vec",
+            "seq_vae", "srgnn", "logreg_counts"} <= families
+    assert {f"models/{family}__{variant}" for family in families for variant in VARIANTS} <= keys
+    assert {f"tensors/{variant}" for variant in VARIANTS} <= keys
+    assert "journeylift/customer_traits" in keys
+
+
+def test_the_default_families_are_the_fast_ones_and_an_unknown_one_is_named():
+    assert Settings.from_environment({}).model_families == DEFAULT_MODEL_FAMILIES
+    assert DEFAULT_MODEL_FAMILIES == ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
+    assert Settings.from_environment({"JOURNEYLIFT_MODELS": "lstm, gru4rec"}).model_families == ("lstm", "gru4rec")
+    with pytest.raises(ValueError, match=r"JOURNEYLIFT_MODELS names unknown model families \['lstmm'\]"):
+        Settings.from_environment({"JOURNEYLIFT_MODELS": "lstmm"})
+
+
+def test_the_raw_assets_and_the_truth_follow_the_source(tmp_path):
+    def keys(source: str) -> set[str]:
+        """The assets a run can materialize (dbt's sources of the other domain stay external)."""
+        graph = build_definitions(Settings(source=parse_source(source))).resolve_asset_graph()
+        return {key.to_user_string() for key in graph.materializable_asset_keys}
+
+    simulated, ad_funnel, folder = keys("simulator"), keys("simulator:ad_funnel"), keys(str(tmp_path))
+    assert {"journeylift/truth_scorecard", "journeylift/simulator_truth", "daily/simulated_events"} <= simulated
+    assert {"raw/impressions", "journeylift/truth_scorecard"} <= ad_funnel and "raw/events" not in ad_funnel
+    assert "raw/events" in folder and "raw/impressions" in folder
+    assert not {"journeylift/truth_scorecard", "journeylift/simulator_truth"} & folder
+
+
+def test_the_first_event_date_sets_the_daily_partitions():
+    settings = Settings.from_environment({"JOURNEYLIFT_FIRST_EVENT_DATE": "2026-11-20"})
+    job = build_definitions(settings).resolve_job_def("journeylift_daily")
+    assert job.partitions_def.get_first_partition_key() == "2026-11-20"
+    with pytest.raises(ValueError, match="is not a date"):
+        Settings(first_event_date="20 November")
 
 
 def test_dbt_build_args():
     assert dbt_build_args() == ["build"]
 
 
-def _guard_blocking_in_subprocess(mode: str | None):
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "from dagster_project.definitions import defs\n"
-        "import dagster as dg\n"
-        "key = dg.AssetCheckKey(dg.AssetKey(['marts', 'fct_journey_sequences_no_funnel']), 'no_funnel_leakage_guard')\n"
-        "d = defs()\n"
-        "print('BLOCKING', next(s for c in d.asset_checks for s in c.check_specs if s.key == key).blocking)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "JOURNEYLIFT_LEAKAGE_GUARD"}
-    if mode is not None:
-        env["JOURNEYLIFT_LEAKAGE_GUARD"] = mode
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-
-
-def test_guard_blocks_by_default_and_only_an_explicit_logged_switch_makes_it_warn():
-    assert "BLOCKING True" in _guard_blocking_in_subprocess(None).stdout
-    warned = _guard_blocking_in_subprocess("warn")
-    assert "BLOCKING False" in warned.stdout
-    assert "does NOT stop training" in warned.stderr
-    typo = _guard_blocking_in_subprocess("off")
-    assert typo.returncode != 0 and "must be one of" in typo.stderr
-
-
-def test_all_families_when_asked_for_all():
-    import json
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "import json\n"
-        "from dagster_project.definitions import defs\n"
-        "print(json.dumps(sorted(k.to_user_string() for k in defs().resolve_all_asset_keys())))\n"
-    )
-    env = {**os.environ, "JOURNEYLIFT_MODELS": "all"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    keys = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    from ml.models import available_models
-
-    families = set(available_models())
-    assert {"lstm", "transformer_cls", "gru4rec", "sasrec", "bert4rec", "bilstm_transformer", "item2vec",
-            "seq_vae", "srgnn", "logreg_counts"} <= families
-    for family in families:
-        for variant in ("no_funnel", "with_funnel", "funnel_excluded_only"):
-            assert f"models/{family}__{variant}" in keys
-    assert "journeylift/customer_traits" in keys
-
-
-def test_default_families_are_the_fast_ones():
-    from dagster_project.settings import DEFAULT_MODEL_FAMILIES, model_families
-
-    assert model_families() == DEFAULT_MODEL_FAMILIES == ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
+if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
+    SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
+    SNAPSHOT.write_text(json.dumps(snapshot(build_definitions(Settings())), indent=1) + "\n")
+    print(f"written: {SNAPSHOT}")

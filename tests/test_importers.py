@@ -16,8 +16,12 @@ import pytest
 import dagster as dg
 
 from dagster_project.cli import main as journeylift
-from dagster_project.sources import CONTRACT_TABLES, check_contract, parse_source
-from ml.importers import CONTRACT_COLUMNS, OPTIONAL_COLUMNS, available_importers, import_dataset
+from dagster_project.cli import run_summary
+from dagster_project.definitions import build_definitions
+from dagster_project.defs.raw.contract_check import check_contract
+from dagster_project.settings import Settings, parse_source
+from ml.contract import CONTRACT, TEXT, TIMESTAMP
+from ml.importers import available_importers, import_dataset, write_contract_table
 from ml.importers.criteo import CONVERSION_DELAY, SPLIT_FILE, SPLIT_VALIDATION_PCT, TIMESTAMP_ANCHOR, journey_hours
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -43,12 +47,21 @@ def report_rows(out: Path) -> pd.DataFrame:
     return pd.read_csv(out / "import_report.csv", keep_default_na=False)
 
 
-def test_the_importers_write_the_columns_of_the_raw_contract():
+def test_the_importers_write_the_columns_of_the_raw_contract(tmp_path):
+    """write_contract_table (every importer's writer) keeps exactly the contract's columns, typed by
+    their rule, and refuses a frame without a required column."""
     assert available_importers() == ["criteo", "otto", "rees46"]
-    for table in ("events", "dimension_store", "auctions_users", "impressions", "clicks", "purchases", "user_splits"):
-        assert table in CONTRACT_TABLES, f"{table} is not in dagster_project.sources.CONTRACT"
-        assert CONTRACT_COLUMNS[table] == list(CONTRACT_TABLES[table].columns), table
-        assert OPTIONAL_COLUMNS.get(table, []) == list(CONTRACT_TABLES[table].optional_columns), table
+    for table in CONTRACT:
+        values = {TIMESTAMP: pd.Timestamp("2026-10-01 10:00:00")}
+        frame = pd.DataFrame({c: [values.get(rule, 1)] for c, rule in table.rules.items()}).assign(not_in_contract=1)
+        write_contract_table(frame, tmp_path, table.name)
+        written = pd.read_parquet(tmp_path / f"{table.name}.parquet")
+        assert list(written.columns) == list(table.rules), table.name
+        for column, rule in table.rules.items():
+            if rule == TEXT:
+                assert written[column].iloc[0] == "1", (table.name, column)
+        with pytest.raises(ValueError, match="produced no column"):
+            write_contract_table(frame.drop(columns=next(iter(table.columns))), tmp_path, table.name)
 
 
 # --- OTTO ---------------------------------------------------------------------------------------
@@ -271,19 +284,14 @@ def test_figures_say_so_when_test_auc_is_undefined():
 def test_the_otto_fixture_runs_through_the_whole_graph(tmp_path, small_run_config):
     """20 real users: sessionized into short journeys (many of one event), few conversions, and a
     test split whose journeys are all of one class, so AUC is undefined there: said, not a crash."""
-    from dagster_project.definitions import defs
-    from dagster_project.summary import summary_text
-
     source, home = tmp_path / "otto", tmp_path / "home"
     import_dataset("otto", OTTO, source)
     config = {"ops": {op: c for op, c in small_run_config["ops"].items() if op != "simulated_sessions"}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        patch.setenv("JOURNEYLIFT_SOURCE", str(source))
-        result = defs().resolve_job_def("journeylift").execute_in_process(
-            run_config=config, instance=dg.DagsterInstance.ephemeral()
-        )
-        summary = summary_text(home / "outputs")
+        result = build_definitions(Settings(source=parse_source(str(source)))).resolve_job_def(
+            "journeylift").execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral())
+        summary = run_summary()
     assert result.success
     raw = result.asset_materializations_for_node("contract_source")[0]
     assert raw.metadata["rows"].value == 862
@@ -314,18 +322,14 @@ def test_the_otto_fixture_runs_through_the_whole_graph(tmp_path, small_run_confi
 def test_a_criteo_slice_runs_through_the_whole_graph_on_causalmtas_split(tmp_path, small_run_config, capsys):
     """Every 64th journey of both CausalMTA files: their journeys and split kept through dbt,
     Markov and Shapley over the campaigns, and the comparison with the paper from the run."""
-    from dagster_project.definitions import defs
-
     source, home = tmp_path / "criteo", tmp_path / "home"
     import_dataset("criteo", CRITEO_TEST.parent, source, every_nth_journey=64)
     side = pd.read_parquet(source / SPLIT_FILE)
     config = {"ops": {op: c for op, c in small_run_config["ops"].items() if op != "simulated_sessions"}}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        patch.setenv("JOURNEYLIFT_SOURCE", str(source))
-        result = defs().resolve_job_def("journeylift").execute_in_process(
-            run_config=config, instance=dg.DagsterInstance.ephemeral()
-        )
+        result = build_definitions(Settings(source=parse_source(str(source)))).resolve_job_def(
+            "journeylift").execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral())
         assert result.success
         assert journeylift(["compare", "causalmta", str(source)]) == 0
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:

@@ -357,3 +357,41 @@ def test_attention_rollout_known_answers(data):
     rollout = AttentionRollout(PlantedAttentionModel(data.spec, [first[None, None], second[None, None]])).attribute(batch)[0]
     assert rollout[0] == pytest.approx(0.25) and rollout[1] == pytest.approx(0.5)
 
+
+def test_the_suite_runs_each_models_methods_and_the_baselines_per_variant():
+    """attribution_tables: the honest variant gets every method a model supports among those asked
+    for, a leaky variant the cheap list; the baselines need no model and run on every variant; IG's
+    completeness is one row per model that ran it, and keeps its columns when none did."""
+    from ml.attribution import BASELINE_MODEL, AttributionConfig, attribution_tables
+    from ml.training import TrainedModel
+
+    sequences, labels = planted_signal_frames(n_journeys=120, seed=5)
+    data = build_sequence_data(sequences, labels, max_len=10)
+    torch.manual_seed(0)
+
+    def trained(name, variant, **options):
+        model = build_model(name, data.spec, **options)
+        return TrainedModel(name, variant, model, data.vocabularies, data.max_len, pd.DataFrame(), pd.DataFrame(), 0.0)
+
+    models = [trained("transformer_cls", "no_funnel", d_model=8, n_heads=2, n_layers=1, embedding_dim=2),
+              trained("lstm", "no_funnel", hidden_size=8, embedding_dim=2),
+              trained("lstm", "with_funnel", hidden_size=8, embedding_dim=2)]
+    stores = sequences[["store_id", "store_name"]].drop_duplicates("store_id")
+    variants = {"no_funnel": data, "with_funnel": data}
+    tables = attribution_tables(models, variants, {v: sequences for v in variants}, labels, stores, AttributionConfig())
+    ran = tables["event_attribution"].groupby(["model", "variant"])["method"].agg(set).to_dict()
+    assert ran[("transformer_cls", "no_funnel")] == {"grad_x_input", "integrated_gradients", "attention",
+                                                     "attention_rollout"}
+    assert ran[("lstm", "no_funnel")] == {"grad_x_input", "integrated_gradients"}
+    assert ran[("lstm", "with_funnel")] == {"grad_x_input"}
+    assert ran[(BASELINE_MODEL, "no_funnel")] == ran[(BASELINE_MODEL, "with_funnel")] == {
+        "last_touch", "first_touch", "linear"}
+    channels = tables["event_type_attribution"].query("model == @BASELINE_MODEL")["method"]
+    assert {"markov_removal", "shapley"} <= set(channels)
+    completeness = tables["integrated_gradients_completeness"]
+    assert sorted(completeness["model"]) == ["lstm", "transformer_cls"] and (completeness["n_steps"] == 16).all()
+    assert list(tables["event_type_attribution"].columns[:2]) == ["model", "variant"]
+
+    none = attribution_tables(models[1:2], variants, {}, labels, stores, AttributionConfig(methods=["grad_x_input"]))
+    assert none["integrated_gradients_completeness"].empty
+    assert "total_relative_error" in none["integrated_gradients_completeness"].columns

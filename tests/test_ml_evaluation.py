@@ -79,6 +79,23 @@ def test_no_promotion_without_the_guard_or_without_beating_the_baseline():
     assert "was not trained" in promotion_candidate(no_baseline, guard_passed=True).reason
 
 
+def test_the_summary_reads_the_model_the_promotion_rule_picks():
+    """One rule: the count baseline is never the summary's model even with the best validation AUC,
+    and the promoted model, when there is one, is the one the summary reads."""
+    from ml.evaluation import best_honest_model, promotion_candidate
+    from ml.reporting import summary_model
+
+    board = _board([
+        {"model": "lstm", "variant": "no_funnel", "test_auc": 0.74, "validation_auc": 0.72},
+        {"model": "logreg_counts", "variant": "no_funnel", "test_auc": 0.70, "validation_auc": 0.80},
+        {"model": "gru4rec", "variant": "with_funnel", "test_auc": 0.99, "validation_auc": 0.99},
+    ])
+    assert best_honest_model(board) == "lstm" == promotion_candidate(board, guard_passed=True).model
+    assert summary_model(board.assign(is_promoted=False)) == "lstm"  # not promoted: the candidate
+    assert summary_model(board.assign(is_promoted=board["model"] == "lstm")) == "lstm"
+    assert best_honest_model(board[board["model"] == "logreg_counts"]) is None
+
+
 def test_leakage_comparison_lists_auc_and_top_events_per_variant():
     import pandas as pd
 

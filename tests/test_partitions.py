@@ -22,20 +22,18 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster_dbt import DbtCliResource
 from pandas.testing import assert_frame_equal
 
 from dagster_project.cli import main
-from dagster_project.defs.dbt.assets import journeylift_dbt_models
+from dagster_project.definitions import build_definitions
+from dagster_project.defs.dbt.assets import build_dbt_models
 from dagster_project.defs.dbt.daily import DBT_EVENT_DATES_KEY, dbt_partition_args
-from dagster_project.defs.dbt.project import journeylift_dbt
+from dagster_project.defs.ml.training import data_params
+from dagster_project.defs.quality.quarantine import quarantine_frame
 from dagster_project.defs.raw.simulated_event_dates import build_simulated_event_dates
-from dagster_project.defs.resources import dbt_executable
-from dagster_project.definitions import defs
-from dagster_project.partitions import partition_dbt_vars
-from dagster_project.settings import DBT_PROJECT_DIR
-from dagster_project.sources import data_params
-from dagster_project.warehouse import Warehouse
+from dagster_project.defs.resources import dbt_executable, resource_defs
+from dagster_project.partitions import event_dates, partition_dbt_vars
+from dagster_project.settings import DBT_PROJECT_DIR, Settings, parse_source
 from ml.simulate import SimulationConfig, simulate_sessions
 
 SCHEMA = "landing"
@@ -112,10 +110,6 @@ def query(home, sql: str) -> list[tuple]:
         return con.sql(sql).fetchall()
 
 
-def dbt_resources() -> dict:
-    return {"warehouse": Warehouse(), "dbt": DbtCliResource(project_dir=journeylift_dbt, dbt_executable=dbt_executable())}
-
-
 @pytest.fixture(scope="module")
 def partitioned(tmp_path_factory):
     """Backfill 10-01..10-03 (CLI, one run), the daily job on 10-04, 10-03 again, then one full build."""
@@ -127,14 +121,14 @@ def partitioned(tmp_path_factory):
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
             assert main(["backfill", "--start", DATES[0], "--end", DATES[2]]) == 0
-        daily = defs().resolve_job_def("journeylift_daily")
+        daily = build_definitions(Settings(source=parse_source(f"warehouse:{SCHEMA}"))).resolve_job_def("journeylift_daily")
         instance = dg.DagsterInstance.ephemeral()
         assert daily.execute_in_process(partition_key=DATES[3], instance=instance).success
         after_daily = snapshot(home)
         rerun = daily.execute_in_process(partition_key=DATES[2], instance=instance)
         assert rerun.success
         after_rerun = snapshot(home)
-        full = dg.materialize([journeylift_dbt_models], resources=dbt_resources())
+        full = dg.materialize([build_dbt_models(parse_source(f"warehouse:{SCHEMA}"))], resources=resource_defs())
         assert full.success
         after_full = snapshot(home)
     return {"home": home, "n_raw": n_raw, "printed": printed.getvalue(), "rerun": rerun,
@@ -215,21 +209,21 @@ def test_the_training_window_keeps_the_last_days_journeys(partitioned, tmp_path)
     labels = partitioned["after_full"]["marts.fct_journey_labels"]
     recent = labels.loc[labels["journey_started_at"] >= pd.Timestamp(DATES[2]), "journey_id"]
     assert query(home, "select count(*) from marts.fct_journey_sequences_no_funnel")[0][0] == full["journey_id"].isin(recent).sum()
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        assert data_params(con)["training_window_days"] == "all"  # the project's default, logged to MLflow
+    params = data_params(parse_source(f"warehouse:{SCHEMA}"), quarantine_frame(pd.Series([], dtype=object)))
+    assert params["training_window_days"] == "all"  # the project's default, logged to MLflow
 
 
 def test_the_simulator_loads_a_date_range_and_reloads_a_date_unchanged(tmp_path, monkeypatch):
     monkeypatch.setenv("JOURNEYLIFT_HOME", str(tmp_path))
-    asset = build_simulated_event_dates()
+    asset = build_simulated_event_dates(event_dates(Settings().first_event_date))
     run_config = {"ops": {"daily__simulated_events": {"config": {"n_users": 200}}}}
     loaded = dg.materialize(
-        [asset], resources={"warehouse": Warehouse()}, run_config=run_config,
+        [asset], resources=resource_defs(), run_config=run_config,
         tags={"dagster/asset_partition_range_start": DATES[0], "dagster/asset_partition_range_end": DATES[2]},
     )
     assert loaded.success
     before = query(tmp_path, "select * from raw.events order by all")
-    assert dg.materialize([asset], resources={"warehouse": Warehouse()}, run_config=run_config,
+    assert dg.materialize([asset], resources=resource_defs(), run_config=run_config,
                           partition_key=DATES[1]).success
     assert query(tmp_path, "select * from raw.events order by all") == before
     simulated = simulate_sessions(SimulationConfig(n_users=200)).events
@@ -239,7 +233,7 @@ def test_the_simulator_loads_a_date_range_and_reloads_a_date_unchanged(tmp_path,
 
 
 def test_the_schedule_materializes_yesterdays_partition():
-    schedule = defs().resolve_schedule_def("daily_refresh")
+    schedule = build_definitions(Settings()).resolve_schedule_def("daily_refresh")
     assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == "journeylift_daily"
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 5, 3, 0, tzinfo=timezone.utc))
     [request] = schedule.evaluate_tick(context).run_requests

@@ -4,8 +4,9 @@ import duckdb
 import mlflow
 import numpy as np
 import pandas as pd
+import pytest
 
-from dagster_project.summary import summary_text
+from dagster_project.cli import run_summary
 
 # design.md's output contract
 OUTPUT_COLUMNS = {
@@ -23,6 +24,13 @@ OUTPUT_COLUMNS = {
     "leakage_report": ["run_id", "model", "variant", "test_auc", "top_events", "can_be_promoted"],
 }
 VARIANTS = {"no_funnel", "with_funnel", "funnel_excluded_only"}
+
+
+def summary_of(home) -> str:
+    """`journeylift summary` on the run in `home`: read from its warehouse."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEYLIFT_HOME", str(home))
+        return run_summary()
 
 
 def _table(home, name: str) -> pd.DataFrame:
@@ -167,7 +175,7 @@ def test_ad_effects_from_the_holdout_and_the_scorecard(pipeline_run):
     assert {"spearman_lift_vs_truth", "spearman_signed_score_vs_truth", "spearman_counterfactual_vs_truth",
             "position_weight_error", "ad_effect_relative_error"} <= set(scorecard["metric"])
     assert scorecard.loc[scorecard["metric"].str.startswith("spearman"), "value"].dropna().between(-1, 1).all()
-    text = summary_text(home / "outputs")
+    text = summary_of(home)
     assert "Scored against the simulator's truth" in text and "randomized holdout" in text
 
 
@@ -185,7 +193,8 @@ def test_report_figures_and_summary(pipeline_run):
     outputs = home / "outputs"
     assert (outputs / "report_transformer_cls__no_funnel__attention.png").stat().st_size > 10_000
     assert (outputs / "counterfactuals_lstm__no_funnel.png").exists()
-    text = summary_text(outputs)
+    text = summary_of(home)
+    assert text == (outputs / "summary.txt").read_text().rstrip("\n")  # the report asset wrote the same
     assert "Test AUC" in text and "remove_ad_events" in text and "truth" in text
     assert "Leakage report" in text and "funnel_excluded_only" in text
     assert "Leakage guard (block): passed" in text

@@ -19,13 +19,14 @@ import duckdb
 import pandas as pd
 import pytest
 
+from dagster_project.defs.dbt.assets import build_dbt_models
+from dagster_project.defs.ml.training import data_params
 from dagster_project.defs.raw.contract_source import build_contract_source
-from dagster_project.defs.raw.quarantine import quarantine_counts_table
-from dagster_project.defs.resources import dbt_executable
-from dagster_project.settings import DBT_PROJECT_DIR
-from dagster_project.sources import data_params, parse_source
-from dagster_project.summary import quarantine_lines
+from dagster_project.defs.quality.quarantine import quarantine_counts
+from dagster_project.defs.resources import dbt_executable, resource_defs
+from dagster_project.settings import DBT_PROJECT_DIR, parse_source
 from dagster_project.warehouse import Warehouse
+from ml.reporting import quarantine_lines
 
 COLUMNS = ["event_id", "user_id", "session_id", "event_ts", "event_type", "event", "discovery_feature",
            "store_id", "is_sponsored"]
@@ -84,7 +85,8 @@ def quarantined(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
-        loaded = dg.materialize([build_contract_source(parse_source(str(folder)))], resources={"warehouse": Warehouse()})
+        source = parse_source(str(folder))
+        loaded = dg.materialize([build_contract_source(source)], resources=resource_defs())
         assert loaded.success
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         result = subprocess.run(
@@ -95,9 +97,10 @@ def quarantined(tmp_path_factory):
             env=env, capture_output=True, text=True, timeout=300,
         )
         assert result.returncode == 0, result.stdout[-4000:]
-        counted = dg.materialize([quarantine_counts_table], resources={"warehouse": Warehouse()})
-        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-            params = data_params(con)
+        # the counts asset alone, reading the screen dbt built through the warehouse I/O manager
+        counted = dg.materialize([quarantine_counts, build_dbt_models(source)], selection=[quarantine_counts.key],
+                                 resources=resource_defs())
+        params = data_params(source, Warehouse().read_table("journeylift", "quarantine_counts"))
     return home, result, counted, params, len(rows)
 
 
@@ -137,7 +140,8 @@ def test_counts_reach_dagster_metadata_the_summary_and_the_training_params(quara
     assert metadata["raw_events"].value == n_raw
     assert metadata["quarantined__session_too_long"].value == MAX_SESSION_EVENTS + 1
     assert metadata["accepted_events"].value == len(GOOD)
-    text = "\n".join(quarantine_lines(home / "outputs"))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        text = "\n".join(quarantine_lines(con.sql("select * from journeylift.quarantine_counts").df()))
     assert f"{n_raw - len(GOOD)} of {n_raw} raw events quarantined" in text
     assert "session_too_long" in text and "unparseable_event_ts" in text
     assert params["quarantined__null_key"] == 2 and params["quarantined_events"] == n_raw - len(GOOD)

@@ -6,28 +6,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.contract import BOOLEAN, CONTRACT_TABLES, TEXT, TIMESTAMP
 from ml.simulate import CONVERSION_EVENTS, FUNNEL_EVENTS, SimulationConfig, simulate_sessions
 from ml.simulate.structural import sigmoid
 
-EVENT_DTYPES = {
-    "event_id": "str",
-    "user_id": "str",
-    "session_id": "str",
-    "event_ts": "datetime64[us]",
-    "event_type": "str",
-    "event": "str",
-    "discovery_feature": "str",
-    "store_id": "str",
-    "is_sponsored": "boolean",
-    "is_ghost_ad": "boolean",
-}
-STORE_DTYPES = {
-    "store_id": "str",
-    "store_name": "str",
-    "primary_tag_name": "str",
-    "primary_category_name": "str",
-    "is_nv": "bool",
-}
+# The pandas dtypes the simulator writes for each rule of the raw contract (ml.contract).
+RULE_DTYPES = {TEXT: {"str"}, TIMESTAMP: {"datetime64[us]"}, BOOLEAN: {"bool", "boolean"}}
+
+
+def assert_contract_table(frame: pd.DataFrame, table: str) -> None:
+    """`frame` holds the contract table's columns (its optional ones too), each of its rule's dtype."""
+    rules = CONTRACT_TABLES[table].rules
+    assert list(frame.columns) == list(rules), table
+    for column, rule in rules.items():
+        assert str(frame[column].dtype) in RULE_DTYPES[rule], (table, column, frame[column].dtype)
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +47,16 @@ def test_same_seed_same_simulation_other_seed_other_one():
 
 
 def test_raw_tables_have_the_contract_columns_and_dtypes(sim):
-    assert {c: str(t) for c, t in sim.events.dtypes.items()} == EVENT_DTYPES
-    assert {c: str(t) for c, t in sim.dimension_store.dtypes.items()} == STORE_DTYPES
+    assert_contract_table(sim.events, "events")
+    assert_contract_table(sim.dimension_store, "dimension_store")
+    assert_contract_table(sim.ad_experiment, "ad_experiment")
+    assert str(sim.events["is_sponsored"].dtype) == "boolean"  # nullable: null means false
     assert list(sim.truth.columns) == ["intervention", "true_effect", "n_journeys"]
     assert list(sim.sessions.columns[:7]) == [
         "session_key", "user_id", "intent", "p_convert", "converted", "conversion_ts", "n_pre_conversion_events",
     ]
     assert list(sim.event_effects.columns) == ["event", "is_sponsored", "log_odds_effect"]
     assert list(sim.position_weights.columns) == ["position", "weight"]
-    assert {c: str(t) for c, t in sim.ad_experiment.dtypes.items()} == {"user_id": "str", "arm": "str"}
 
 
 def test_event_ids_are_unique_and_sort_in_generation_order(sim):

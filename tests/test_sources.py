@@ -12,17 +12,14 @@ import pandas as pd
 import pytest
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
-from dagster_project.defs.dbt.assets import dbt_build_args, dbt_source_vars, journeylift_dbt_models
-from dagster_project.defs.dbt.project import journeylift_dbt
+from dagster_project.defs.dbt.assets import build_dbt_models, dbt_build_args
+from dagster_project.defs.quality.leakage_guard import build_leakage_guard
 from dagster_project.defs.raw.contract_source import build_contract_source
-from dagster_project.defs.quality.leakage_guard import no_funnel_leakage_guard
-from dagster_project.defs.raw.simulated_sessions import build_simulated_sessions
-from dagster_project.defs.resources import dbt_executable
-from dagster_project.settings import DBT_PROJECT_DIR
-from dagster_project.sources import CONTRACT, parse_source
-from dagster_project.warehouse import Warehouse
+from dagster_project.defs.raw.simulators import build_simulated_sessions
+from dagster_project.defs.resources import dbt_executable, resource_defs
+from dagster_project.settings import DBT_PROJECT_DIR, parse_source
+from ml.contract import CONTRACT
 from ml.simulate import SimulationConfig, simulate_sessions
 
 N_USERS = 150
@@ -33,10 +30,6 @@ MARTS = {
     "dim_stores": ["store_id"],
     "fct_ad_experiment_journeys": ["journey_id"],
 }
-
-
-def resources() -> dict:
-    return {"warehouse": Warehouse(), "dbt": DbtCliResource(project_dir=journeylift_dbt, dbt_executable=dbt_executable())}
 
 
 def read_marts(home) -> dict[str, pd.DataFrame]:
@@ -76,7 +69,7 @@ def simulator_marts(tmp_path_factory):
         patch.delenv("JOURNEYLIFT_SOURCE", raising=False)
         result = dg.materialize(
             [build_simulated_sessions()],
-            resources=resources(),
+            resources=resource_defs(),
             run_config={"ops": {"simulated_sessions": {"config": {"n_users": N_USERS, "seed": 3}}}},
         )
     assert result.success
@@ -101,12 +94,13 @@ def materialize_folder(folder, home, with_dbt: bool = True, raise_on_error: bool
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
-        assets = [build_contract_source(parse_source(str(folder)))]
+        source = parse_source(str(folder))
+        assets = [build_contract_source(source)]
         if with_dbt:
-            assets.append(journeylift_dbt_models)
+            assets.append(build_dbt_models(source))
         if with_guard:
-            assets.append(no_funnel_leakage_guard)
-        return dg.materialize(assets, resources=resources(), raise_on_error=raise_on_error)
+            assets.append(build_leakage_guard("block"))
+        return dg.materialize(assets, resources=resource_defs(), raise_on_error=raise_on_error)
 
 
 def test_a_folder_of_contract_files_yields_the_simulator_marts(tmp_path, simulation, simulator_marts):
@@ -207,8 +201,8 @@ def test_an_integer_timestamp_column_in_parquet_is_the_wrong_type(tmp_path, simu
 
 def test_a_warehouse_schema_is_validated_in_place_and_handed_to_dbt(tmp_path, simulation):
     source = parse_source("warehouse:landing")
-    assert dbt_build_args(dbt_source_vars(source)) == ["build", "--vars", '{"raw_schema": "landing"}']
-    assert dbt_build_args(dbt_source_vars(parse_source("simulator"))) == ["build"]
+    assert dbt_build_args(source.dbt_vars()) == ["build", "--vars", '{"raw_schema": "landing"}']
+    assert dbt_build_args(parse_source("simulator").dbt_vars()) == ["build"]
     home = tmp_path / "home"
     home.mkdir()
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
@@ -217,14 +211,14 @@ def test_a_warehouse_schema_is_validated_in_place_and_handed_to_dbt(tmp_path, si
         con.sql("create table landing.events as select * from events_frame")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        result = dg.materialize([build_contract_source(source)], resources=resources(), raise_on_error=False)
+        result = dg.materialize([build_contract_source(source)], resources=resource_defs(), raise_on_error=False)
     assert "dimension_store: required table missing (no such table in schema landing)" in failure_message(result)
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         con.register("stores_frame", simulation.dimension_store)
         con.sql("create table landing.dimension_store as select * from stores_frame")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        result = dg.materialize([build_contract_source(source)], resources=resources())
+        result = dg.materialize([build_contract_source(source)], resources=resource_defs())
     events = result.asset_materializations_for_node("contract_source")[0]
     assert events.metadata["relation"].value == '"landing"."events"'
     assert count(home, "landing.events") == len(simulation.events)

@@ -1,4 +1,4 @@
-"""Resources and the executor shared by every asset."""
+"""Resources, I/O managers and the executor shared by every asset."""
 
 import shutil
 import sys
@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.tracking import MlflowTracking
-from dagster_project.warehouse import Warehouse
+from dagster_project.warehouse import MODEL_IO, WAREHOUSE_IO, Warehouse, WarehouseIOManager
 
 
 def dbt_executable() -> str:
@@ -18,14 +18,19 @@ def dbt_executable() -> str:
     return str(beside_python) if beside_python.exists() else (shutil.which("dbt") or "dbt")
 
 
-@dg.definitions
+def resource_defs() -> dict[str, object]:
+    """Every resource by key (also what tests pass to `dg.materialize`)."""
+    warehouse = Warehouse()
+    return {
+        "dbt": DbtCliResource(project_dir=journeylift_dbt, dbt_executable=dbt_executable()),
+        "warehouse": warehouse,
+        "mlflow_tracking": MlflowTracking(),
+        WAREHOUSE_IO: WarehouseIOManager(warehouse=warehouse),
+        # Trained models and their tensors, pickled under the Dagster instance's storage.
+        MODEL_IO: dg.FilesystemIOManager(),
+    }
+
+
 def resources() -> dg.Definitions:
-    return dg.Definitions(
-        resources={
-            "dbt": DbtCliResource(project_dir=journeylift_dbt, dbt_executable=dbt_executable()),
-            "warehouse": Warehouse(),
-            "mlflow_tracking": MlflowTracking(),
-        },
-        # One step at a time in one process: 2 cores, and DuckDB allows one writing process.
-        executor=dg.in_process_executor,
-    )
+    # One step at a time in one process: 2 cores, and DuckDB allows one writing process.
+    return dg.Definitions(resources=resource_defs(), executor=dg.in_process_executor)

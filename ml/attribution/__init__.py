@@ -1,4 +1,5 @@
-"""Which events drive conversion: per-event attribution methods and their tables."""
+"""Which events drive conversion: per-event attribution methods, their tables, and every method
+on every model at once (:func:`attribution_tables`)."""
 
 from ml.attribution.methods import (
     ATTRIBUTION_METHODS,
@@ -34,8 +35,13 @@ from ml.attribution.tables import (
     position_bucket,
     store_attribution,
 )
+from ml.attribution.suite import ATTRIBUTION_TABLES, BASELINE_MODEL, AttributionConfig, attribution_tables
 
 __all__ = [
+    "ATTRIBUTION_TABLES",
+    "BASELINE_MODEL",
+    "AttributionConfig",
+    "attribution_tables",
     "ATTRIBUTION_METHODS",
     "COMPLETENESS_COLUMNS",
     "CURVE_COLUMNS",

@@ -4,10 +4,14 @@ from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, bootstrap_mean_int
 from ml.counterfactual.experiment import (
     AD_EXPERIMENT_EXPOSED,
     EXPERIMENT_COLUMNS,
+    EXPERIMENT_MODEL,
+    NO_EXPERIMENT_WARNING,
     SWAP_AD_EVENT_PREFIX,
     SWAP_AD_EVENTS,
+    ad_effects_table,
     calibrate_ad_effects,
     experiment_effect,
+    has_experiment,
     sponsorship_effects,
 )
 from ml.counterfactual.interventions import (
@@ -22,6 +26,10 @@ from ml.counterfactual.interventions import (
 __all__ = [
     "AD_EXPERIMENT_EXPOSED",
     "EXPERIMENT_COLUMNS",
+    "EXPERIMENT_MODEL",
+    "NO_EXPERIMENT_WARNING",
+    "ad_effects_table",
+    "has_experiment",
     "SWAP_AD_EVENT_PREFIX",
     "SWAP_AD_EVENTS",
     "calibrate_ad_effects",

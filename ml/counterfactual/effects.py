@@ -7,7 +7,7 @@ import pandas as pd
 
 from ml.counterfactual.interventions import intervention_mask, remove_events
 from ml.data import SequenceData
-from ml.evaluation import predict_proba
+from ml.evaluation.metrics import predict_proba
 from ml.models import SequenceModel
 
 COUNTERFACTUAL_COLUMNS = [

@@ -27,13 +27,10 @@ import pandas as pd
 
 from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, bootstrap_mean_interval
 from ml.data import SequenceData
-from ml.evaluation import predict_proba
+from ml.estimands import AD_EXPERIMENT_EXPOSED, EXPERIMENT_MODEL, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
+from ml.evaluation.metrics import predict_proba
 from ml.models import SequenceModel
 
-#: The experiment's intervention name (the same as the simulator's truth row).
-AD_EXPERIMENT_EXPOSED = "ad_experiment_exposed"
-SWAP_AD_EVENTS = "swap_ad_events"
-SWAP_AD_EVENT_PREFIX = "swap_ad_events:"
 TREATMENT, HOLDOUT = "treatment", "holdout"
 EXPERIMENT_COLUMNS = [*COUNTERFACTUAL_COLUMNS, "n_holdout_journeys"]
 
@@ -216,3 +213,43 @@ def calibrate_ad_effects(model_effects: pd.DataFrame, experimental_effect, weigh
     out["calibrated_ci_low"] = bounds.min(axis=0)
     out["calibrated_ci_high"] = bounds.max(axis=0)
     return out
+
+
+NO_EXPERIMENT_WARNING = (
+    "no randomized ad holdout in the data: the model-based ad effect is confounded by targeting "
+    "(ads go to high-intent users), read it as an upper bound"
+)
+
+
+def has_experiment(journeys: pd.DataFrame) -> bool:
+    """Whether the experiment journeys can estimate an effect: a holdout arm and exposed journeys."""
+    return bool(journeys["arm"].astype(str).eq(HOLDOUT).any() and _flag(journeys["is_exposed"]).any())
+
+
+def ad_effects_table(
+    journeys: pd.DataFrame, model_effects: pd.DataFrame, variant: str, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """The honest ad effects: the randomized holdout's estimate as the row ``model = experiment``
+    (:func:`experiment_effect`), each model's ``swap_ad_events`` estimate beside it, and its
+    per-event swap effects calibrated so their journey-weighted mean equals the experiment's
+    (:func:`calibrate_ad_effects`).
+
+    ``journeys``: fct_ad_experiment_journeys; ``model_effects``: counterfactual_effects rows (model,
+    variant, intervention, ...), of which the swaps of ``variant`` are read. Without an experiment
+    (:func:`has_experiment`) the model-based rows alone, which targeting confounds.
+    Columns: model, variant, intervention, then those of the rows.
+    """
+    swaps = model_effects[
+        (model_effects["variant"] == variant) & model_effects["intervention"].str.startswith(SWAP_AD_EVENTS)
+    ].drop(columns="run_id", errors="ignore")
+    if has_experiment(journeys):
+        experiment = experiment_effect(journeys, n_boot=n_boot, seed=seed)
+        frames = [experiment.assign(model=EXPERIMENT_MODEL, variant=variant)]
+        for _, rows in swaps.groupby("model"):
+            per_event = rows[rows["intervention"].str.startswith(SWAP_AD_EVENT_PREFIX)]
+            frames += [rows[rows["intervention"] == SWAP_AD_EVENTS], calibrate_ad_effects(per_event, experiment)]
+    else:
+        frames = [swaps]
+    table = pd.concat(frames, ignore_index=True)
+    keys = ["model", "variant", "intervention"]
+    return table[keys + [c for c in table.columns if c not in keys]]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-REMOVE_AD_EVENTS = "remove_ad_events"
-REMOVE_EVENT_PREFIX = "remove_event:"
+from ml.estimands import REMOVE_AD_EVENTS, REMOVE_EVENT_PREFIX
 
 
 def all_event_interventions(sequences: pd.DataFrame) -> list[str]:

@@ -3,7 +3,15 @@
 from ml.evaluation.embeddings import journey_embeddings
 from ml.evaluation.leakage_comparison import leakage_comparison, top_events
 from ml.evaluation.literature import CAUSALMTA_CRITEO, causalmta_comparison, short_journeys
-from ml.evaluation.leaderboard import LEADERBOARD_COLUMNS, Promotion, leaderboard, leaderboard_row, promotion_candidate
+from ml.evaluation.leaderboard import (
+    COUNT_BASELINE,
+    LEADERBOARD_COLUMNS,
+    Promotion,
+    best_honest_model,
+    leaderboard,
+    leaderboard_row,
+    promotion_candidate,
+)
 from ml.evaluation.metrics import (
     evaluate,
     expected_calibration_error,
@@ -17,6 +25,7 @@ from ml.evaluation.truth import (
     SCORECARD_COLUMNS,
     best_of_scorecard,
     position_weight_error,
+    scored_effects,
     spearman,
     true_bucket_weights,
     truth_scorecard,
@@ -30,10 +39,13 @@ __all__ = [
     "SCORECARD_COLUMNS",
     "best_of_scorecard",
     "position_weight_error",
+    "scored_effects",
     "spearman",
     "true_bucket_weights",
     "truth_scorecard",
+    "COUNT_BASELINE",
     "LEADERBOARD_COLUMNS",
+    "best_honest_model",
     "Promotion",
     "leaderboard",
     "leakage_comparison",

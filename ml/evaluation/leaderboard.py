@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ml.data import HONEST_VARIANT
+
+#: The count-based model every sequence model must beat to be promoted.
+COUNT_BASELINE = "logreg_counts"
 LEADERBOARD_COLUMNS = [
     "model", "variant", "test_auc", "test_log_loss", "test_ece", "validation_auc",
     "train_seconds", "events_per_s", "best_epoch",
@@ -45,20 +49,33 @@ class Promotion:
     reason: str
 
 
+def best_honest_model(board: pd.DataFrame, honest_variant: str = HONEST_VARIANT,
+                      baseline: str = COUNT_BASELINE) -> str | None:
+    """The promotion candidate: the honest sequence model (not the count baseline) with the best
+    validation AUC; test AUC stays unseen for choosing. None when no sequence model was trained.
+
+    ``board``: rows with model, variant and validation_auc (the leaderboard)."""
+    contenders = board[(board["variant"] == honest_variant) & (board["model"] != baseline)]
+    if contenders.empty:
+        return None
+    return str(contenders.sort_values("validation_auc", ascending=False, kind="stable")["model"].iloc[0])
+
+
 def promotion_candidate(
-    board: pd.DataFrame, guard_passed: bool, honest_variant: str = "no_funnel", baseline: str = "logreg_counts"
+    board: pd.DataFrame, guard_passed: bool, honest_variant: str = HONEST_VARIANT, baseline: str = COUNT_BASELINE
 ) -> Promotion:
-    """The honest model with the best validation AUC, promoted only when the leakage guard passed
-    and it beats the count-based baseline on test AUC. Leaky variants are never candidates."""
+    """The promotion rule, the one the registry and every report follow: the honest model with
+    the best validation AUC (:func:`best_honest_model`) is promoted only when the leakage guard
+    passed and it beats the count-based baseline on test AUC. Leaky variants are never candidates."""
     if not guard_passed:
         return Promotion(None, "the leakage guard has not passed on the honest sequences")
     honest = board[board["variant"] == honest_variant]
     if baseline not in set(honest["model"]):
         return Promotion(None, f"the baseline {baseline} was not trained, so no model can be shown to beat it")
-    contenders = honest[honest["model"] != baseline]
-    if contenders.empty:
+    best_model = best_honest_model(board, honest_variant, baseline)
+    if best_model is None:
         return Promotion(None, "no sequence model was trained")
-    best = contenders.sort_values("validation_auc", ascending=False).iloc[0]
+    best = honest[honest["model"] == best_model].iloc[0]
     baseline_auc = float(honest.loc[honest["model"] == baseline, "test_auc"].iloc[0])
     if not best["test_auc"] > baseline_auc:
         return Promotion(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-EVENT_PREFIX = "remove_event:"
+from ml.estimands import REMOVE_EVENT_PREFIX
 
 
 def leakage_comparison(metrics: pd.DataFrame, effects: pd.DataFrame, n_top: int = 5) -> pd.DataFrame:
@@ -22,8 +22,8 @@ def leakage_comparison(metrics: pd.DataFrame, effects: pd.DataFrame, n_top: int 
 
 def top_events(effects: pd.DataFrame, n_top: int = 5) -> pd.DataFrame:
     """model, variant, event, effect: the `n_top` largest per-event removal effects."""
-    per_event = effects[effects["intervention"].str.startswith(EVENT_PREFIX)].dropna(subset=["effect"])
-    per_event = per_event.assign(event=per_event["intervention"].str.removeprefix(EVENT_PREFIX))
+    per_event = effects[effects["intervention"].str.startswith(REMOVE_EVENT_PREFIX)].dropna(subset=["effect"])
+    per_event = per_event.assign(event=per_event["intervention"].str.removeprefix(REMOVE_EVENT_PREFIX))
     ranked = per_event.sort_values("effect", ascending=False).groupby(["model", "variant"], sort=False).head(n_top)
     return ranked[["model", "variant", "event", "effect"]].sort_values(
         ["model", "variant", "effect"], ascending=[True, True, False]

@@ -45,6 +45,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ml.estimands import (
+    AD_INTERVENTIONS,
+    COUNTERFACTUAL_METHOD,
+    EXPERIMENT_METHOD,
+    EXPERIMENT_MODEL,
+    REMOVE_EVENT_PREFIX,
+)
+
 SCORECARD_COLUMNS = ["model", "variant", "method", "metric", "value"]
 #: metric -> which end is best
 METRIC_DIRECTIONS: dict[str, str] = {
@@ -54,9 +62,6 @@ METRIC_DIRECTIONS: dict[str, str] = {
     "position_weight_error": "min",
     "ad_effect_relative_error": "min",
 }
-COUNTERFACTUAL_METHOD = "counterfactual"
-REMOVE_EVENT_PREFIX = "remove_event:"
-AD_INTERVENTIONS: tuple[str, ...] = ("remove_ad_events", "ad_experiment_exposed")
 _GROUP = ["model", "variant", "method"]
 
 
@@ -203,3 +208,12 @@ def best_of_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
         best = scored["value"].idxmin() if METRIC_DIRECTIONS.get(metric) == "min" else scored["value"].idxmax()
         rows.append(scorecard.loc[best, SCORECARD_COLUMNS])
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS).reset_index(drop=True)
+
+
+def scored_effects(counterfactual_effects: pd.DataFrame, ad_effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The effect rows the scorecard reads: model-based counterfactuals (method ``counterfactual``)
+    and the ad_effects table's rows, the randomized holdout's with method ``randomized_holdout``;
+    a (model, variant, intervention) present in both counts once."""
+    effects = pd.concat([counterfactual_effects, ad_effects], ignore_index=True)
+    effects["method"] = np.where(effects["model"] == EXPERIMENT_MODEL, EXPERIMENT_METHOD, COUNTERFACTUAL_METHOD)
+    return effects.drop_duplicates(["model", "variant", "intervention"])

@@ -6,14 +6,12 @@
 every importer (``otto``, ``rees46``, ``criteo``).
 """
 
-from ml.importers.contract_files import CONTRACT_COLUMNS, OPTIONAL_COLUMNS, write_contract_table
+from ml.importers.contract_files import write_contract_table
 from ml.importers.registry import IMPORTER_REGISTRY, available_importers, import_dataset, register
 from ml.importers.report import ImportReport, first_reasons
 from ml.importers import criteo, otto, rees46  # noqa: E402,F401  (registers the importers)
 
 __all__ = [
-    "CONTRACT_COLUMNS",
-    "OPTIONAL_COLUMNS",
     "IMPORTER_REGISTRY",
     "ImportReport",
     "available_importers",

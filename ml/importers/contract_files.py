@@ -1,8 +1,7 @@
-"""The raw contract files an importer writes (design.md's raw contract), one Parquet file per table.
+"""Writing raw contract files (ml.contract, design.md's raw contract), one Parquet file per table.
 
-The column lists follow design.md; `dagster_project.sources.CONTRACT` checks them when a
-folder is loaded (tests/test_importers.py keeps the two in step). Timestamps are written
-as naive UTC, ids as text.
+Timestamps are written as naive UTC, text columns as strings; the columns are exactly the
+contract's required ones plus the optional ones the importer produced.
 """
 
 from __future__ import annotations
@@ -11,27 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CONTRACT_COLUMNS = {
-    # sessions domain
-    "events": [
-        "event_id", "user_id", "session_id", "event_ts", "event_type", "event",
-        "discovery_feature", "store_id", "is_sponsored",
-    ],
-    "dimension_store": ["store_id", "store_name", "primary_tag_name", "primary_category_name", "is_nv"],
-    # ad-funnel domain
-    "auctions_users": ["auction_id", "user_id", "auction_ts", "placement"],
-    "impressions": ["impression_id", "auction_id", "user_id", "product_id", "impression_ts"],
-    "clicks": ["click_id", "impression_id", "user_id", "product_id", "click_ts"],
-    "purchases": ["purchase_id", "user_id", "product_id", "purchase_ts", "revenue"],
-    # either domain, optional: users pinned to a split
-    "user_splits": ["user_id", "split"],
-}
-# Optional columns, written when the importer produces them.
-OPTIONAL_COLUMNS = {"events": ["is_ghost_ad"], "impressions": ["journey_id"], "clicks": ["journey_id"],
-                    "purchases": ["journey_id"]}
-TEXT_COLUMNS = {"event_id", "user_id", "session_id", "event_type", "event", "discovery_feature", "store_id",
-                "store_name", "primary_tag_name", "primary_category_name", "auction_id", "placement",
-                "impression_id", "product_id", "click_id", "purchase_id", "journey_id", "split"}
+from ml.contract import CONTRACT_TABLES, TEXT, TIMESTAMP
 
 
 def write_contract_table(frame: pd.DataFrame, out: Path, table: str) -> int:
@@ -40,16 +19,16 @@ def write_contract_table(frame: pd.DataFrame, out: Path, table: str) -> int:
 
     A stale CSV of the same table is removed: the folder source refuses two files for one table.
     """
-    columns = CONTRACT_COLUMNS[table]
-    missing = [c for c in columns if c not in frame.columns]
+    contract = CONTRACT_TABLES[table]
+    missing = [c for c in contract.columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{table}: the importer produced no column(s) {missing}")
-    columns = columns + [c for c in OPTIONAL_COLUMNS.get(table, []) if c in frame.columns]
+    columns = [c for c in contract.rules if c in frame.columns]
     typed = frame[columns].copy()
     for column in columns:
-        if column in TEXT_COLUMNS:
+        if contract.rules[column] == TEXT:
             typed[column] = typed[column].astype("string")
-        elif column.endswith("_ts"):
+        elif contract.rules[column] == TIMESTAMP:
             typed[column] = pd.to_datetime(typed[column]).astype("datetime64[us]")
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{table}.csv").unlink(missing_ok=True)

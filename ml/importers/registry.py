@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ml.importers.contract_files import CONTRACT_COLUMNS
+from ml.contract import CONTRACT_TABLES
 from ml.importers.report import ImportReport
 
 Importer = Callable[..., ImportReport]
@@ -48,7 +48,7 @@ def import_dataset(name: str, source: str | Path, out: str | Path, **options) ->
     if not source.exists():
         raise FileNotFoundError(f"{name}: no such file or folder {source}")
     out.mkdir(parents=True, exist_ok=True)
-    for table in (*CONTRACT_COLUMNS, "ad_experiment"):
+    for table in CONTRACT_TABLES:
         for suffix in (".parquet", ".csv"):
             (out / f"{table}{suffix}").unlink(missing_ok=True)
     report = importer(source, out, **options)

@@ -1,7 +1,6 @@
 """Figures people would rather look at than tables."""
 
 from ml.reporting.plots import (
-    POSITION_BUCKET_ORDER,
     attribution_report_figure,
     counterfactual_figure,
     faithfulness_figure,
@@ -10,14 +9,18 @@ from ml.reporting.plots import (
     literature_comparison_figure,
     scorecard_figure,
 )
+from ml.reporting.summary import SUMMARY_TABLES, quarantine_lines, summary_model, summary_text
 
 __all__ = [
-    "POSITION_BUCKET_ORDER",
+    "SUMMARY_TABLES",
     "attribution_report_figure",
     "counterfactual_figure",
     "faithfulness_figure",
     "leaderboard_figure",
     "leakage_comparison_figure",
     "literature_comparison_figure",
+    "quarantine_lines",
     "scorecard_figure",
+    "summary_model",
+    "summary_text",
 ]

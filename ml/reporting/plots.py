@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-POSITION_BUCKET_ORDER = ["1-5", "6-10", "11-20", "21-50", "51+"]
+from ml.attribution import POSITION_BUCKETS
+from ml.data import HONEST_VARIANT
 
 
 def attribution_report_figure(
@@ -36,7 +37,7 @@ def attribution_report_figure(
     ax.set_xlabel("lift")
 
     ax = axes[0, 1]
-    pos = positions.set_index("position_bucket").reindex(POSITION_BUCKET_ORDER).dropna(subset=["lift"])
+    pos = positions.set_index("position_bucket").reindex(list(POSITION_BUCKETS)).dropna(subset=["lift"])
     ax.bar(pos.index, pos["lift"], color="tab:blue")
     ax.axhline(1.0, color="grey", lw=1, ls="--")
     ax.set_title("Position lift by bucket")
@@ -55,7 +56,7 @@ def attribution_report_figure(
     ax = axes[1, 1]
     heat = (
         events.pivot_table(index="event", columns="position_bucket", values="score", aggfunc="mean", observed=True)
-        .reindex(columns=POSITION_BUCKET_ORDER)
+        .reindex(columns=list(POSITION_BUCKETS))
         .reindex(index=by_lift["event"][::-1])
     )
     image = ax.imshow(heat.to_numpy(dtype=float), aspect="auto", cmap="viridis")
@@ -106,7 +107,7 @@ def leaderboard_figure(board: pd.DataFrame) -> plt.Figure:
     """Test AUC per model family, variants side by side (with_funnel shows what leakage does)."""
     # dropna=False keeps models whose test AUC is undefined (a test split of one class).
     pivot = board.pivot_table(index="model", columns="variant", values="test_auc", dropna=False)
-    pivot = pivot.sort_values("no_funnel" if "no_funnel" in pivot.columns else pivot.columns[0])
+    pivot = pivot.sort_values(HONEST_VARIANT if HONEST_VARIANT in pivot.columns else pivot.columns[0])
     fig, ax = plt.subplots(figsize=(10, 0.5 * len(pivot) + 2))
     _note_undefined_auc(ax, pivot)
     y = np.arange(len(pivot))

@@ -47,6 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ml.estimands import REMOVE_AD_EVENTS, REMOVE_EVENT_PREFIX
+
 # placement, share of impressions, click bias (logit), beta of an impression, beta of a click
 PLACEMENTS: tuple[tuple[str, float, float, float, float], ...] = (
     ("search_top", 0.35, 0.4, 0.30, 0.85),
@@ -111,9 +113,8 @@ def _probability(config: AdFunnelConfig, intent: np.ndarray, appeal: np.ndarray,
 def true_effects(config: AdFunnelConfig, intent: np.ndarray, appeal: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     """``simulator_truth`` rows for remove_ad_events and every remove_event:<event>."""
     factual = _probability(config, intent, appeal, counts)
-    # The names ml.counterfactual.interventions uses (not imported: the simulator stays torch-free).
-    interventions = {"remove_ad_events": np.ones(len(EVENTS), dtype=bool)}
-    interventions |= {f"remove_event:{name}": np.arange(len(EVENTS)) == i for i, name in enumerate(EVENTS)}
+    interventions = {REMOVE_AD_EVENTS: np.ones(len(EVENTS), dtype=bool)}
+    interventions |= {f"{REMOVE_EVENT_PREFIX}{name}": np.arange(len(EVENTS)) == i for i, name in enumerate(EVENTS)}
     rows = []
     for name, removed in interventions.items():
         touched = (counts[:, removed] > 0).any(axis=1)

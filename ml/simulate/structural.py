@@ -17,6 +17,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from ml.estimands import AD_EXPERIMENT_EXPOSED, REMOVE_AD_EVENTS, REMOVE_EVENT_PREFIX
+
 
 @dataclass(frozen=True)
 class BrowsingEvent:
@@ -160,9 +162,9 @@ def removal_interventions(browsing: BrowsingSequences) -> dict[str, np.ndarray]:
     ``remove_ad_events`` removes every sponsored event; ``remove_event:<event>``
     every event of that name, for each name present among the browsing events.
     """
-    interventions = {"remove_ad_events": browsing.is_sponsored.copy()}
+    interventions = {REMOVE_AD_EVENTS: browsing.is_sponsored.copy()}
     for code in np.unique(browsing.code):
-        interventions[f"remove_event:{BROWSING_EVENT_NAMES[code]}"] = browsing.code == code
+        interventions[f"{REMOVE_EVENT_PREFIX}{BROWSING_EVENT_NAMES[code]}"] = browsing.code == code
     return interventions
 
 
@@ -187,8 +189,6 @@ def true_removal_effects(model: ConversionModel, intent: np.ndarray, browsing: B
     truth["n_journeys"] = truth["n_journeys"].astype(np.int64)
     return truth
 
-
-AD_EXPERIMENT_EXPOSED = "ad_experiment_exposed"
 
 
 def true_ad_experiment_effect(

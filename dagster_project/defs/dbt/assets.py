@@ -1,19 +1,28 @@
-"""Every dbt model as a Dagster asset; dbt tests become its asset checks."""
+"""Every dbt model as a Dagster asset (dbt tests become its asset checks), and the one way Python
+assets name a dbt model's asset: `dbt_model_key`.
+
+The models' tables are read downstream through the warehouse I/O manager: a Python asset that
+takes `dbt_model_key("fct_journey_labels")` as an input gets marts.fct_journey_labels as a frame.
+"""
 
 import json
+from functools import cache
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.defs.dbt.translator import translator
-from dagster_project.sources import Source, journeylift_source
+from dagster_project.settings import Source
+from dagster_project.warehouse import WAREHOUSE_IO
+
+LABELS_MODEL = "fct_journey_labels"
+STORES_MODEL = "dim_stores"
 
 
-def dbt_source_vars(source: Source) -> dict[str, str]:
-    """dbt vars a source needs: `raw_schema` for warehouse:<schema> (the simulator and a folder
-    load into `raw`, the project's default)."""
-    return {"raw_schema": source.schema} if source.kind == "warehouse" else {}
+def sequences_model(variant: str) -> str:
+    """The sequences mart of a variant (ml.data.VARIANTS)."""
+    return f"fct_journey_sequences_{variant}"
 
 
 def dbt_build_args(dbt_vars: dict | None = None) -> list[str]:
@@ -21,7 +30,24 @@ def dbt_build_args(dbt_vars: dict | None = None) -> list[str]:
     return ["build", "--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else ["build"]
 
 
-@dbt_assets(manifest=journeylift_dbt.manifest_path, dagster_dbt_translator=translator)
-def journeylift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Staging views, intermediate tables and the marts, built and tested by `dbt build`."""
-    yield from dbt.cli(dbt_build_args(dbt_source_vars(journeylift_source())), context=context).stream()
+def build_dbt_models(source: Source) -> dg.AssetsDefinition:
+    """The dbt project's assets for `source` (it passes the vars a source needs)."""
+
+    @dbt_assets(
+        manifest=journeylift_dbt.manifest_path,
+        dagster_dbt_translator=translator,
+        io_manager_key=WAREHOUSE_IO,
+        name="journeylift_dbt_models",
+    )
+    def journeylift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        """Staging views, intermediate tables and the marts, built and tested by `dbt build`."""
+        yield from dbt.cli(dbt_build_args(source.dbt_vars()), context=context).stream()
+
+    return journeylift_dbt_models
+
+
+@cache
+def dbt_model_key(model_name: str) -> dg.AssetKey:
+    """The asset key of dbt model `model_name`, as the translator names it (from the manifest;
+    keys do not depend on the source)."""
+    return get_asset_key_for_model([build_dbt_models(Source())], model_name)

@@ -11,13 +11,14 @@ its whole range (BackfillPolicy.single_run): dates in order, one writer for Duck
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from dagster_project.defs.dbt.assets import dbt_build_args, dbt_source_vars
+from dagster_project.defs.dbt.assets import dbt_build_args
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.defs.dbt.translator import translator
 from dagster_project.defs.raw.simulated_event_dates import SIMULATED_EVENTS_KEY
-from dagster_project.partitions import DAILY_GROUP, EVENT_DATES, partition_dbt_vars, window_dates
-from dagster_project.sources import SESSIONS, Source, journeylift_source
+from dagster_project.partitions import DAILY_GROUP, partition_dbt_vars, window_dates
+from dagster_project.settings import Source
 from dagster_project.warehouse import Warehouse
+from ml.contract import SESSIONS
 
 DBT_EVENT_DATES_KEY = dg.AssetKey([DAILY_GROUP, "dbt_models"])
 
@@ -48,40 +49,39 @@ def daily_dbt_deps(source: Source) -> list[dg.AssetKey]:
     return [SIMULATED_EVENTS_KEY] if source.kind == "simulator" and source.domain == SESSIONS else []
 
 
-def dbt_event_dates(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    """Staging and intermediate rebuilt for the partition's event dates (incremental: the dates'
-    rows replaced, journeys crossing midnight re-derived whole), the marts rebuilt, every dbt data
-    test run; each model rebuilt and each test result is recorded on its own asset."""
-    window = context.partition_time_window
-    dbt_vars = {**dbt_source_vars(journeylift_source()), **partition_dbt_vars(window.start, window.end)}
-    context.log.info(f"dbt build with vars {dbt_vars}")
-    invocation = dbt.cli(
-        dbt_partition_args(dbt_vars), manifest=journeylift_dbt.manifest_path, dagster_dbt_translator=translator
-    )
-    models = []
-    for event in invocation.stream():  # model materializations and test results, on their own assets
-        if isinstance(event, dg.AssetMaterialization):
-            models.append(event.asset_key.to_user_string())
-        yield event
-    start, end = window_dates(window)
-    yield dg.MaterializeResult(
-        metadata={
-            "dates": f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (end excluded)",
-            "dbt_vars": dg.MetadataValue.json(dbt_vars),
-            "models_built": len(models),
-            **window_counts(warehouse, start, end),
-        }
-    )
+def build_daily_dbt(source: Source, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The partitioned dbt step of the daily job for `source`."""
 
+    def dbt_event_dates(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+        """Staging and intermediate rebuilt for the partition's event dates (incremental: the dates'
+        rows replaced, journeys crossing midnight re-derived whole), the marts rebuilt, every dbt data
+        test run; each model rebuilt and each test result is recorded on its own asset."""
+        window = context.partition_time_window
+        dbt_vars = {**source.dbt_vars(), **partition_dbt_vars(window.start, window.end)}
+        context.log.info(f"dbt build with vars {dbt_vars}")
+        invocation = dbt.cli(
+            dbt_partition_args(dbt_vars), manifest=journeylift_dbt.manifest_path, dagster_dbt_translator=translator
+        )
+        models = []
+        for event in invocation.stream():  # model materializations and test results, on their own assets
+            if isinstance(event, dg.AssetMaterialization):
+                models.append(event.asset_key.to_user_string())
+            yield event
+        start, end = window_dates(window)
+        yield dg.MaterializeResult(
+            metadata={
+                "dates": f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (end excluded)",
+                "dbt_vars": dg.MetadataValue.json(dbt_vars),
+                "models_built": len(models),
+                **window_counts(warehouse, start, end),
+            }
+        )
 
-@dg.definitions
-def daily_dbt() -> dg.Definitions:
-    asset = dg.asset(
+    return dg.asset(
         key=DBT_EVENT_DATES_KEY,
         group_name=DAILY_GROUP,
-        partitions_def=EVENT_DATES,
+        partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=daily_dbt_deps(journeylift_source()),
+        deps=daily_dbt_deps(source),
         kinds={"dbt", "duckdb"},
     )(dbt_event_dates)
-    return dg.Definitions(assets=[asset])

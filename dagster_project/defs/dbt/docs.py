@@ -15,10 +15,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from dagster_project.defs.dbt.assets import dbt_source_vars, journeylift_dbt_models
 from dagster_project.defs.dbt.project import journeylift_dbt
-from dagster_project.settings import journeylift_home
-from dagster_project.sources import journeylift_source
+from dagster_project.settings import Source, journeylift_home
 
 DBT_DOCS_KEY = dg.AssetKey(["lineage", "dbt_docs"])
 
@@ -56,31 +54,35 @@ def undocumented(manifest: dict, catalog: dict | None = None) -> list[str]:
     return missing
 
 
-@dg.asset(key=DBT_DOCS_KEY, group_name="lineage", deps=[journeylift_dbt_models], kinds={"dbt"})
-def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.MaterializeResult:
-    """dbt docs for the models just built: lineage from the raw sources to the marts, and every
-    model, source and column with its description and the warehouse's column types, in
-    JOURNEYLIFT_HOME/dbt_docs (README, "Looking at it": `make docs` serves them on 127.0.0.1)."""
-    docs_dir = dbt_docs_dir()
-    # --no-compile writes no manifest: the docs site reads the prepared one from beside catalog.json.
-    shutil.copyfile(journeylift_dbt.manifest_path, docs_dir / "manifest.json")
-    started = time.perf_counter()
-    dbt.cli(dbt_docs_args(dbt_source_vars(journeylift_source())), target_path=docs_dir).wait()
-    seconds = time.perf_counter() - started
-    manifest = json.loads((docs_dir / "manifest.json").read_text())
-    catalog = json.loads((docs_dir / "catalog.json").read_text())
-    missing = undocumented(manifest, catalog)
-    if missing:
-        context.log.warning(f"{len(missing)} models/columns without a description: {missing}")
-    return dg.MaterializeResult(
-        metadata={
-            "index_html": dg.MetadataValue.path(str(docs_dir / "index.html")),
-            "catalog_json": dg.MetadataValue.path(str(docs_dir / "catalog.json")),
-            "manifest_json": dg.MetadataValue.path(str(docs_dir / "manifest.json")),
-            "relations_in_catalog": len(catalog["nodes"]) + len(catalog["sources"]),
-            "undocumented": len(missing),
-            "undocumented_names": dg.MetadataValue.json(missing),
-            "seconds": round(seconds, 2),
-        }
-    )
+def build_dbt_docs(source: Source, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefinition:
+    """The docs step for `source` (its dbt vars), after `dbt_models` are built."""
 
+    @dg.asset(key=DBT_DOCS_KEY, group_name="lineage", deps=[dbt_models], kinds={"dbt"})
+    def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.MaterializeResult:
+        """dbt docs for the models just built: lineage from the raw sources to the marts, and every
+        model, source and column with its description and the warehouse's column types, in
+        JOURNEYLIFT_HOME/dbt_docs (README, "Looking at it": `make docs` serves them on 127.0.0.1)."""
+        docs_dir = dbt_docs_dir()
+        # --no-compile writes no manifest: the docs site reads the prepared one from beside catalog.json.
+        shutil.copyfile(journeylift_dbt.manifest_path, docs_dir / "manifest.json")
+        started = time.perf_counter()
+        dbt.cli(dbt_docs_args(source.dbt_vars()), target_path=docs_dir).wait()
+        seconds = time.perf_counter() - started
+        manifest = json.loads((docs_dir / "manifest.json").read_text())
+        catalog = json.loads((docs_dir / "catalog.json").read_text())
+        missing = undocumented(manifest, catalog)
+        if missing:
+            context.log.warning(f"{len(missing)} models/columns without a description: {missing}")
+        return dg.MaterializeResult(
+            metadata={
+                "index_html": dg.MetadataValue.path(str(docs_dir / "index.html")),
+                "catalog_json": dg.MetadataValue.path(str(docs_dir / "catalog.json")),
+                "manifest_json": dg.MetadataValue.path(str(docs_dir / "manifest.json")),
+                "relations_in_catalog": len(catalog["nodes"]) + len(catalog["sources"]),
+                "undocumented": len(missing),
+                "undocumented_names": dg.MetadataValue.json(missing),
+                "seconds": round(seconds, 2),
+            }
+        )
+
+    return dbt_docs

@@ -1,45 +1,98 @@
-"""One training asset per model family x variant; each is one MLflow run."""
+"""Training: each variant's journeys as tensors once, then one model per family x variant, each
+one MLflow run. `ModelInputs` is how every downstream asset takes the trained models (and their
+tensors, and the marts they came from) as inputs."""
+
+from dataclasses import dataclass
 
 import dagster as dg
 import mlflow
 import mlflow.pytorch
+import pandas as pd
 import torch
 
-from dagster_project.marts import HONEST_VARIANT, LABELS, VARIANTS, read_variant, sequences_key
-from dagster_project.settings import model_families
-from dagster_project.sources import data_params
+from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
+from dagster_project.settings import OUTPUT_SCHEMA, Source, as_dataclass, config_from_dataclass, dbt_vars
 from dagster_project.tracking import MlflowTracking
-from dagster_project.trained import TrainedJourneyModel
-from dagster_project.warehouse import Warehouse
-from ml.data import build_sequence_data
+from dagster_project.warehouse import MODEL_IO
+from ml.data import DEFAULT_MAX_LEN, HONEST_VARIANT, VARIANTS, SequenceData, build_sequence_data
 from ml.evaluation import model_metrics
 from ml.models import build_model
-from ml.training import TrainConfig, train_model
+from ml.training import TrainConfig, TrainedModel, train_model
 
 # Logging the model with explicit requirements skips MLflow's 7 s environment inference.
 MLFLOW_PIP_REQUIREMENTS = [f"torch=={torch.__version__.split('+')[0]}"]
+QUARANTINE_COUNTS = dg.AssetKey([OUTPUT_SCHEMA, "quarantine_counts"])
 
 
-class TrainingConfig(dg.Config):
-    """Trainer settings (ml.training.TrainConfig) and model size overrides."""
+class TensorsConfig(dg.Config):
+    """How many of a journey's last events the models read."""
 
-    epochs: int = 8
-    patience: int = 2
-    batch_size: int = 256
-    lr: float = 1e-3
-    max_len: int = 64
-    seed: int = 0
-    model_options: dict[str, int] = {}  # e.g. {"d_model": 48, "n_heads": 2} for tiny runs
+    max_len: int = DEFAULT_MAX_LEN
+
+
+class TrainingConfig(config_from_dataclass(TrainConfig, exclude=("max_len",), name="TrainConfigFields")):
+    """ml.training.TrainConfig's fields and defaults (max_len belongs to the tensors), and model
+    size overrides, e.g. {"d_model": 48, "n_heads": 2} for tiny runs."""
+
+    model_options: dict[str, int] = {}
+
+
+def tensors_key(variant: str) -> dg.AssetKey:
+    return dg.AssetKey(["tensors", variant])
 
 
 def model_key(model_name: str, variant: str) -> dg.AssetKey:
     return dg.AssetKey(["models", f"{model_name}__{variant}"])
 
 
-def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
+def data_params(source: Source, quarantine_counts: pd.DataFrame) -> dict[str, str | int]:
+    """What every training run logs about its data: the source, the training sample, minimum
+    history and window (dbt vars), and the quarantine counts per reason."""
+    quarantined = quarantine_counts[quarantine_counts["status"] == "quarantined"]
+    return {
+        "source": source.describe(),
+        "sample_users_pct": int(dbt_vars()["sample_users_pct"]),
+        "min_journey_events": int(dbt_vars()["min_journey_events"]),
+        "training_window_days": int(dbt_vars().get("training_window_days") or 0) or "all",
+        "quarantined_events": int(quarantined["n_events"].sum()),
+        **{f"quarantined__{r.reason}": int(r.n_events) for r in quarantined.sort_values("reason").itertuples()},
+    }
+
+
+def build_tensors_asset(variant: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=tensors_key(variant),
+        ins={
+            "sequences": dg.AssetIn(dbt_model_key(sequences_model(variant))),
+            "labels": dg.AssetIn(dbt_model_key(LABELS_MODEL)),
+        },
+        io_manager_key=MODEL_IO,
+        group_name="training",
+        kinds={"pytorch"},
+        description=f"The `{variant}` journeys as tensors (vocabularies fitted on the train split): what every "
+        f"model of this variant trains on, and what its predictions, attributions and counterfactuals read.",
+    )
+    def tensors(
+        context: dg.AssetExecutionContext, config: TensorsConfig, sequences: pd.DataFrame, labels: pd.DataFrame
+    ) -> dg.Output[SequenceData]:
+        data = build_sequence_data(sequences, labels, max_len=config.max_len)
+        per_split = pd.Series(data.split).value_counts()
+        context.log.info(f"{variant}: {data.n_journeys} journeys, {data.n_events} events")
+        return dg.Output(data, metadata={
+            "journeys": data.n_journeys,
+            "events": data.n_events,
+            **{f"{split}_journeys": int(per_split.get(split, 0)) for split in ("train", "validation", "test")},
+            "vocabulary_sizes": dg.MetadataValue.json({n: len(v) for n, v in data.vocabularies.items()}),
+        })
+
+    return tensors
+
+
+def build_training_asset(model_name: str, variant: str, source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         key=model_key(model_name, variant),
-        deps=[sequences_key(variant), LABELS],
+        ins={"data": dg.AssetIn(tensors_key(variant)), "quarantine_counts": dg.AssetIn(QUARANTINE_COUNTS)},
+        io_manager_key=MODEL_IO,
         group_name="training",
         kinds={"pytorch", "mlflow"},
         description=(
@@ -49,29 +102,23 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
         ),
     )
     def train(
-        context: dg.AssetExecutionContext, config: TrainingConfig, warehouse: Warehouse,
-        mlflow_tracking: MlflowTracking,
-    ) -> dg.Output[TrainedJourneyModel]:
-        sequences, labels = read_variant(warehouse, variant)
-        with warehouse.connect(read_only=True) as con:
-            source_params = data_params(con)  # source, sampling, minimum history, quarantine counts
-        data = build_sequence_data(sequences, labels, max_len=config.max_len)
+        context: dg.AssetExecutionContext, config: TrainingConfig, mlflow_tracking: MlflowTracking,
+        data: SequenceData, quarantine_counts: pd.DataFrame,
+    ) -> dg.Output[TrainedModel]:
         context.log.info(f"{data.n_journeys} journeys, {data.n_events} events; training {model_name} on {variant}")
-        train_config = TrainConfig(
-            epochs=config.epochs, patience=config.patience, batch_size=config.batch_size,
-            lr=config.lr, max_len=config.max_len, seed=config.seed,
-        )
+        train_config = as_dataclass(config, TrainConfig, max_len=data.max_len)
         torch.manual_seed(config.seed)
         model = build_model(model_name, data.spec, **config.model_options)
         result = train_model(model, data, train_config, log=context.log.info)
         metrics = model_metrics(result.model, data)
-        with mlflow_tracking.start_run(context, run_name=f"{model_name}__{variant}", tags={"model": model_name, "variant": variant}) as run:
-            model_uri = _log_run(result, metrics, train_config, config, model_name, variant, data)
-            mlflow.log_params(source_params)
-        trained = TrainedJourneyModel(
+        tags = {"model": model_name, "variant": variant}
+        with mlflow_tracking.start_run(context, run_name=f"{model_name}__{variant}", tags=tags) as run:
+            model_uri = _log_run(result, metrics, train_config, config.model_options, model_name, variant, data)
+            mlflow.log_params(data_params(source, quarantine_counts))
+        trained = TrainedModel(
             model_name=model_name, variant=variant, model=result.model, vocabularies=data.vocabularies,
-            max_len=config.max_len, metrics=metrics, history=result.history_frame(),
-            mlflow_run_id=run.info.run_id, mlflow_model_uri=model_uri, train_seconds=result.train_seconds,
+            max_len=data.max_len, metrics=metrics, history=result.history_frame(),
+            train_seconds=result.train_seconds, tracking_run_id=run.info.run_id, tracking_model_uri=model_uri,
         )
         test = metrics.set_index("split").loc["test"]
         return dg.Output(
@@ -90,10 +137,10 @@ def build_training_asset(model_name: str, variant: str) -> dg.AssetsDefinition:
     return train
 
 
-def _log_run(result, metrics, train_config, config, model_name, variant, data) -> str:
+def _log_run(result, metrics, train_config, model_options, model_name, variant, data) -> str:
     """Params, per-epoch and final metrics, and the model (the leaderboard registers the winner);
     returns the logged model's URI."""
-    mlflow.log_params({**train_config.to_dict(), **config.model_options, "model": model_name, "variant": variant,
+    mlflow.log_params({**train_config.to_dict(), **model_options, "model": model_name, "variant": variant,
                        "n_journeys": data.n_journeys, "n_events": data.n_events,
                        "n_parameters": sum(p.numel() for p in result.model.parameters())})
     for row in result.history:
@@ -112,4 +159,42 @@ def _log_run(result, metrics, train_config, config, model_name, variant, data) -
     ).model_uri
 
 
-training_assets = [build_training_asset(m, v) for m in model_families() for v in VARIANTS]
+@dataclass(frozen=True)
+class ModelInputs:
+    """The trained models of a definitions load (every family x variant) as asset inputs, with
+    their variants' tensors and sequences marts where an asset reads them too."""
+
+    families: tuple[str, ...]
+    variants: tuple[str, ...] = VARIANTS
+
+    def only(self, *variants: str) -> "ModelInputs":
+        return ModelInputs(self.families, tuple(v for v in self.variants if v in variants))
+
+    def keys(self) -> list[dg.AssetKey]:
+        return [model_key(f, v) for f in self.families for v in self.variants]
+
+    def ins(self, tensors: bool = False, sequences: bool = False) -> dict[str, dg.AssetIn]:
+        """Input name -> AssetIn: `<family>__<variant>` per model; with `tensors`,
+        `tensors__<variant>`; with `sequences`, `sequences__<variant>` (the mart)."""
+        ins = {key.path[-1]: dg.AssetIn(key) for key in self.keys()}
+        for variant in self.variants:
+            if tensors:
+                ins[f"tensors__{variant}"] = dg.AssetIn(tensors_key(variant))
+            if sequences:
+                ins[f"sequences__{variant}"] = dg.AssetIn(dbt_model_key(sequences_model(variant)))
+        return ins
+
+    @staticmethod
+    def models(inputs: dict) -> list[TrainedModel]:
+        return [value for value in inputs.values() if isinstance(value, TrainedModel)]
+
+    @staticmethod
+    def by_variant(inputs: dict, prefix: str) -> dict[str, object]:
+        """variant -> the input `<prefix>__<variant>` (tensors or sequences)."""
+        return {name.split("__", 1)[1]: value for name, value in inputs.items() if name.startswith(f"{prefix}__")}
+
+    def assets(self, source: Source) -> list[dg.AssetsDefinition]:
+        """The tensors of each variant and the training asset of each family x variant."""
+        return [build_tensors_asset(v) for v in self.variants] + [
+            build_training_asset(f, v, source) for f in self.families for v in self.variants
+        ]

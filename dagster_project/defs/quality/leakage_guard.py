@@ -2,35 +2,34 @@
 
 dbt's singular tests assert the same rules inside `dbt build`, but failed dbt
 tests do not reliably stop downstream Python assets, so training waits on this
-blocking check instead. Turning it into a warning takes an explicit switch,
-JOURNEYLIFT_LEAKAGE_GUARD=warn, which is logged at load and on every evaluation.
+blocking check instead. Turning it into a warning takes an explicit setting,
+JOURNEYLIFT_LEAKAGE_GUARD=warn (Settings.leakage_guard), which is warned about at
+load and on every evaluation.
 """
 
-import os
 import warnings
 
 import dagster as dg
 import pandas as pd
 
-from dagster_project.outputs import publish_table
-from dagster_project.settings import dbt_vars, journeylift_home
-from dagster_project.warehouse import Warehouse
+from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
+from dagster_project.settings import GUARD_ENV, OUTPUT_SCHEMA, dbt_vars, journeylift_home
+from dagster_project.warehouse import Warehouse, output_file
 from expectations import GuardReport, leakage_guard
+from ml.data import HONEST_VARIANT
 
-NO_FUNNEL_SEQUENCES = dg.AssetKey(["marts", "fct_journey_sequences_no_funnel"])
-NO_FUNNEL_AUDIT = dg.AssetKey(["marts", "leakage_audit_no_funnel"])
-LABELS = dg.AssetKey(["marts", "fct_journey_labels"])
-GUARD_MODES = ("block", "warn")
+CHECK_NAME = "no_funnel_leakage_guard"
+AUDIT_MODEL = "leakage_audit_no_funnel"  # the honest sequences with conversion_at, for the temporal rule
+GUARD_TABLE = "leakage_guard"  # journeylift.leakage_guard: what the last evaluation found
 
 
-def guard_mode() -> str:
-    """`block` (the default) or `warn`, from JOURNEYLIFT_LEAKAGE_GUARD."""
-    mode = os.environ.get("JOURNEYLIFT_LEAKAGE_GUARD", "block").strip().lower() or "block"
-    if mode not in GUARD_MODES:
-        raise ValueError(f"JOURNEYLIFT_LEAKAGE_GUARD must be one of {GUARD_MODES}, not {mode!r}")
-    if mode == "warn":
-        warnings.warn("JOURNEYLIFT_LEAKAGE_GUARD=warn: the leakage guard reports but does NOT stop training", stacklevel=2)
-    return mode
+def guarded_asset() -> dg.AssetKey:
+    """The honest sequences mart: the asset the guard checks and training waits on."""
+    return dbt_model_key(sequences_model(HONEST_VARIANT))
+
+
+def guard_check_key() -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(guarded_asset(), CHECK_NAME)
 
 
 def guard_parameters() -> dict:
@@ -55,14 +54,16 @@ def report_rows(report: GuardReport) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def check_result(report: GuardReport, mode: str = "block") -> dg.AssetCheckResult:
-    """Metadata names each failed rule, the table, the column and an example row."""
+def check_result(report: GuardReport, mode: str, rows: pd.DataFrame) -> dg.AssetCheckResult:
+    """Metadata names each failed rule, the table, the column and an example row; `rows` (the
+    leakage_guard table) rides along for the report asset's summary."""
     metadata = {
         "mode": mode,
         "suites": ", ".join(r.suite for r in report.results),
         "rows_validated": report.results[0].n_rows,
         "expectations": report.n_expectations,
         "failed": len(report.failures),
+        "rows": dg.MetadataValue.json(rows.to_dict(orient="records")),
     }
     if report.notes:
         metadata["notes"] = "; ".join(report.notes)
@@ -81,22 +82,51 @@ def check_result(report: GuardReport, mode: str = "block") -> dg.AssetCheckResul
     )
 
 
-MODE = guard_mode()
+def latest_guard_rows(instance: dg.DagsterInstance) -> pd.DataFrame | None:
+    """The leakage_guard rows of the guard's latest evaluation (None before the first)."""
+    record = instance.get_latest_asset_check_evaluation_record(guard_check_key())
+    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
+    if evaluation is None or "rows" not in evaluation.metadata:
+        return None
+    return pd.DataFrame(evaluation.metadata["rows"].value)
 
 
-@dg.asset_check(asset=NO_FUNNEL_SEQUENCES, blocking=MODE == "block", additional_deps=[NO_FUNNEL_AUDIT, LABELS])
-def no_funnel_leakage_guard(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    """GX suites on the honest sequences: no funnel event (by type or name), no event at or after
-    the conversion moment, no column beyond the feature contract or with a label-like name, no
-    column that predicts the label alone, no user in two splits, no duplicate event or journey."""
-    if MODE != "block":
-        context.log.warning("leakage guard in warn mode (JOURNEYLIFT_LEAKAGE_GUARD=warn): training is not stopped")
-    audit = warehouse.read_table("marts.leakage_audit_no_funnel")
-    labels = warehouse.read_table("marts.fct_journey_labels", columns="journey_id, converted")
-    report = leakage_guard(
-        audit, "marts.fct_journey_sequences_no_funnel", guard_parameters(), labels=labels,
-        docs_root=journeylift_home(),  # GX keeps its project in <home>/gx
+def guard_passed(instance: dg.DagsterInstance) -> bool:
+    """Did the latest evaluation of the leakage guard pass?"""
+    record = instance.get_latest_asset_check_evaluation_record(guard_check_key())
+    if record is None or record.event is None or record.event.dagster_event is None:
+        return False
+    return bool(record.event.dagster_event.event_specific_data.passed)
+
+
+def build_leakage_guard(mode: str) -> dg.AssetChecksDefinition:
+    """The guard as a blocking check (`mode` "block"), or a warning one ("warn", said at load)."""
+    if mode != "block":
+        warnings.warn(f"{GUARD_ENV}=warn: the leakage guard reports but does NOT stop training", stacklevel=2)
+
+    @dg.asset_check(
+        asset=guarded_asset(),
+        name=CHECK_NAME,
+        blocking=mode == "block",
+        additional_ins={
+            "audit": dg.AssetIn(dbt_model_key(AUDIT_MODEL)),
+            "labels": dg.AssetIn(dbt_model_key(LABELS_MODEL), metadata={"columns": ["journey_id", "converted"]}),
+        },
     )
-    result = check_result(report, MODE)
-    publish_table(warehouse, "leakage_guard", report_rows(report).assign(mode=MODE))
-    return result
+    def no_funnel_leakage_guard(
+        context: dg.AssetCheckExecutionContext, warehouse: Warehouse, audit: pd.DataFrame, labels: pd.DataFrame
+    ) -> dg.AssetCheckResult:
+        """GX suites on the honest sequences: no funnel event (by type or name), no event at or after
+        the conversion moment, no column beyond the feature contract or with a label-like name, no
+        column that predicts the label alone, no user in two splits, no duplicate event or journey."""
+        if mode != "block":
+            context.log.warning(f"leakage guard in warn mode ({GUARD_ENV}=warn): training is not stopped")
+        table = guarded_asset().to_user_string().replace("/", ".")
+        report = leakage_guard(audit, table, guard_parameters(), labels=labels,
+                               docs_root=journeylift_home())  # GX keeps its project in <home>/gx
+        rows = report_rows(report).assign(mode=mode)
+        warehouse.write_table(OUTPUT_SCHEMA, GUARD_TABLE, rows)
+        output_file(GUARD_TABLE, rows)
+        return check_result(report, mode, rows)
+
+    return no_funnel_leakage_guard

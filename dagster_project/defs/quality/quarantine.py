@@ -3,42 +3,46 @@
 import dagster as dg
 import pandas as pd
 
-from dagster_project.outputs import publish_table
+from dagster_project.defs.dbt.assets import dbt_model_key
 from dagster_project.settings import OUTPUT_SCHEMA
-from dagster_project.sources import quarantine_counts
-from dagster_project.warehouse import Warehouse
 
-SCREENED = "staging.stg_sessions__events_screened"
+SCREENED_MODEL = "stg_sessions__events_screened"
+
+
+def quarantine_frame(reasons: pd.Series) -> pd.DataFrame:
+    """status, reason, n_events, share_of_raw: one `accepted` row, then one `quarantined` row per
+    reason (most first), from every raw event's quarantine reason (null: accepted)."""
+    raw_events = len(reasons)
+    counts = reasons.dropna().value_counts()
+    rows = [("accepted", None, raw_events - int(counts.sum()))]
+    rows += [("quarantined", reason, int(n)) for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return pd.DataFrame(rows, columns=["status", "reason", "n_events"]).assign(
+        share_of_raw=lambda f: f["n_events"] / max(raw_events, 1)
+    )
 
 
 @dg.asset(
     key=[OUTPUT_SCHEMA, "quarantine_counts"],
-    deps=[dg.AssetKey(["staging", "quarantine_events"]), dg.AssetKey(["intermediate", "int_events_enriched"])],
+    ins={"screened": dg.AssetIn(dbt_model_key(SCREENED_MODEL), metadata={"columns": ["quarantine_reason"]})},
     group_name="quarantine",
     kinds={"duckdb"},
 )
-def quarantine_counts_table(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+def quarantine_counts(context: dg.AssetExecutionContext, screened: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """Raw events accepted and quarantined (per reason) by dbt's staging screen: one row per
-    status and reason, read back by the run summary. The rows themselves are in
-    staging.quarantine_events; raw = accepted + quarantined is a dbt test."""
-    with warehouse.connect(read_only=True) as con:
-        raw_events = con.execute(f"select count(*) from {SCREENED}").fetchall()[0][0]
-        counts = quarantine_counts(con)
-    quarantined = sum(counts.values())
-    frame = pd.DataFrame(
-        [("accepted", None, raw_events - quarantined)]
-        + [("quarantined", reason, n) for reason, n in sorted(counts.items(), key=lambda kv: -kv[1])],
-        columns=["status", "reason", "n_events"],
-    ).assign(share_of_raw=lambda f: f["n_events"] / max(raw_events, 1))
-    if quarantined:
-        context.log.warning(f"{quarantined} of {raw_events} raw events quarantined: {counts}")
-    metadata = publish_table(warehouse, "quarantine_counts", frame)
-    return dg.MaterializeResult(
+    status and reason, read back by the run summary and logged with every training run. The rows
+    themselves are in staging.quarantine_events; raw = accepted + quarantined is a dbt test."""
+    frame = quarantine_frame(screened["quarantine_reason"])
+    quarantined = frame[frame["status"] == "quarantined"]
+    raw_events, n_quarantined = len(screened), int(quarantined["n_events"].sum())
+    counts = dict(zip(quarantined["reason"], quarantined["n_events"]))
+    if n_quarantined:
+        context.log.warning(f"{n_quarantined} of {raw_events} raw events quarantined: {counts}")
+    return dg.Output(
+        frame,
         metadata={
-            **metadata,
             "raw_events": raw_events,
-            "accepted_events": raw_events - quarantined,
-            "quarantined_events": quarantined,
-            **{f"quarantined__{reason}": n for reason, n in counts.items()},
-        }
+            "accepted_events": raw_events - n_quarantined,
+            "quarantined_events": n_quarantined,
+            **{f"quarantined__{reason}": int(n) for reason, n in counts.items()},
+        },
     )

@@ -2,18 +2,17 @@
 warehouse (JOURNEYLIFT_SOURCE=<folder> or warehouse:<schema>).
 
 Built by `build_contract_source(source)` and chosen at definitions load (source_assets.py).
-The contract (dagster_project.sources) is checked before anything is written; a broken
-contract stops the run with one line per fault: `events.event_ts: required column missing`.
+The contract (ml.contract, checked by contract_check.py) is checked before anything is written;
+a broken contract stops the run with one line per fault: `events.event_ts: required column missing`.
 """
 
 import dagster as dg
 
-from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir
-from dagster_project.sources import CONTRACT, Source, SourceContractError, check_contract
+from dagster_project.defs.raw.contract_check import SourceContractError, check_contract
+from dagster_project.defs.raw.simulators import TRUTH_OUTS
+from dagster_project.settings import OUTPUT_SCHEMA, RAW_SCHEMA, Source, outputs_dir
 from dagster_project.warehouse import Warehouse
-
-RAW_SCHEMA = "raw"
-TRUTH_TABLES = ("simulator_truth", "simulator_position_weights")
+from ml.contract import CONTRACT
 
 
 def build_contract_source(source: Source) -> dg.AssetsDefinition:
@@ -54,7 +53,7 @@ def build_contract_source(source: Source) -> dg.AssetsDefinition:
                     else:
                         con.sql(f"drop table if exists {RAW_SCHEMA}.{table.name}")
                 relations = {name: f"{RAW_SCHEMA}.{name}" for name in relations}
-            for truth in TRUTH_TABLES:
+            for truth in TRUTH_OUTS:
                 con.sql(f"drop table if exists {OUTPUT_SCHEMA}.{truth}")
                 (outputs_dir() / f"{truth}.csv").unlink(missing_ok=True)
             for table in CONTRACT:

@@ -10,11 +10,11 @@ definitions load with the simulator source (source_assets.py).
 import dagster as dg
 import pandas as pd
 
-from dagster_project.defs.raw.simulated_sessions import SimulatorConfig
-from dagster_project.outputs import publish_table
-from dagster_project.partitions import DAILY_GROUP, EVENT_DATES, window_dates
-from dagster_project.sources import AD_FUNNEL, domain_tables
-from dagster_project.warehouse import Warehouse
+from dagster_project.defs.raw.simulators import SimulatorConfig
+from dagster_project.partitions import DAILY_GROUP, window_dates
+from dagster_project.settings import OUTPUT_SCHEMA, RAW_SCHEMA, as_dataclass
+from dagster_project.warehouse import Warehouse, output_file
+from ml.contract import AD_FUNNEL, domain_tables
 from ml.simulate import SimulationConfig, simulate_sessions
 
 SIMULATED_EVENTS_KEY = dg.AssetKey([DAILY_GROUP, "simulated_events"])
@@ -23,7 +23,7 @@ SIMULATED_EVENTS_KEY = dg.AssetKey([DAILY_GROUP, "simulated_events"])
 def replace_event_dates(warehouse: Warehouse, events: pd.DataFrame, start, end) -> None:
     """raw.events rows with event_ts in [start, end) become `events` (created when absent)."""
     with warehouse.connect() as con:
-        con.sql("create schema if not exists raw")
+        con.sql(f"create schema if not exists {RAW_SCHEMA}")
         con.register("events_to_load", events)
         exists = con.execute(
             "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = 'events'"
@@ -40,16 +40,15 @@ def simulated_events(context: dg.AssetExecutionContext, config: SimulatorConfig,
     """The simulator's events of the partition's dates in raw.events (those dates' rows replaced),
     with the store dimension, the ad experiment and the truth tables of the whole simulation."""
     start, end = window_dates(context.partition_time_window)
-    sim = simulate_sessions(
-        SimulationConfig(n_users=config.n_users, seed=config.seed, holdout_share=config.holdout_share)
-    )
+    sim = simulate_sessions(as_dataclass(config, SimulationConfig))
     events = sim.events[(sim.events["event_ts"] >= start) & (sim.events["event_ts"] < end)]
-    warehouse.drop_tables("raw", domain_tables(AD_FUNNEL))  # a stale ad-funnel run's tables
+    warehouse.drop_tables(RAW_SCHEMA, domain_tables(AD_FUNNEL))  # a stale ad-funnel run's tables
     replace_event_dates(warehouse, events, start, end)
-    warehouse.write_table("raw", "dimension_store", sim.dimension_store)
-    warehouse.write_table("raw", "ad_experiment", sim.ad_experiment)
-    publish_table(warehouse, "simulator_truth", sim.truth)
-    publish_table(warehouse, "simulator_position_weights", sim.position_weights)
+    warehouse.write_table(RAW_SCHEMA, "dimension_store", sim.dimension_store)
+    warehouse.write_table(RAW_SCHEMA, "ad_experiment", sim.ad_experiment)
+    for name, truth in (("simulator_truth", sim.truth), ("simulator_position_weights", sim.position_weights)):
+        warehouse.write_table(OUTPUT_SCHEMA, name, truth)
+        output_file(name, truth)
     per_date = events.groupby(events["event_ts"].dt.date).size().rename("events").rename_axis("date").reset_index()
     context.log.info(f"{len(events)} simulated events of {start:%Y-%m-%d} to {end:%Y-%m-%d} (end excluded) loaded")
     return dg.MaterializeResult(
@@ -62,13 +61,13 @@ def simulated_events(context: dg.AssetExecutionContext, config: SimulatorConfig,
     )
 
 
-def build_simulated_event_dates() -> dg.AssetsDefinition:
+def build_simulated_event_dates(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The partitioned simulator asset (op `daily__simulated_events`); built on demand, like
     `build_simulated_sessions`, so it exists only when the simulator is the source."""
     return dg.asset(
         key=SIMULATED_EVENTS_KEY,
         group_name=DAILY_GROUP,
-        partitions_def=EVENT_DATES,
+        partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"duckdb"},
     )(simulated_events)

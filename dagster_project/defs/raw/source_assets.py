@@ -1,23 +1,19 @@
-"""The raw assets of the source JOURNEYLIFT_SOURCE names, chosen when the definitions load, so
-the UI shows what will run: the simulator (with its truth table) or a user's contract tables."""
+"""The raw assets of the source the settings name, so the UI shows what will run: the simulator
+(with its truth tables, and its partitioned twin for the daily job) or a user's contract tables."""
 
 import dagster as dg
 
 from dagster_project.defs.raw.contract_source import build_contract_source
-from dagster_project.defs.raw.simulated_ad_funnel import build_simulated_ad_funnel
 from dagster_project.defs.raw.simulated_event_dates import build_simulated_event_dates
-from dagster_project.defs.raw.simulated_sessions import build_simulated_sessions
-from dagster_project.sources import AD_FUNNEL, journeylift_source
+from dagster_project.defs.raw.simulators import build_simulated_ad_funnel, build_simulated_sessions
+from dagster_project.settings import Source
+from ml.contract import AD_FUNNEL
 
 
-@dg.definitions
-def raw_source() -> dg.Definitions:
-    source = journeylift_source()
+def raw_assets(source: Source, event_dates: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     if source.kind != "simulator":
-        assets = build_contract_source(source)
-    elif source.domain == AD_FUNNEL:
-        assets = build_simulated_ad_funnel()
-    else:
-        # the daily refresh loads the simulation date by date (a partitioned asset)
-        return dg.Definitions(assets=[build_simulated_sessions(), build_simulated_event_dates()])
-    return dg.Definitions(assets=[assets])
+        return [build_contract_source(source)]
+    if source.domain == AD_FUNNEL:
+        return [build_simulated_ad_funnel()]
+    # the daily refresh loads the simulation date by date (a partitioned asset)
+    return [build_simulated_sessions(), build_simulated_event_dates(event_dates)]

@@ -1,0 +1,23 @@
+"""The names of the effects journeylift estimates, once: the simulators' truth, the models'
+counterfactuals, the randomized experiment and every table that puts them side by side key their
+rows by these. Torch-free, so the simulators can import it.
+
+remove_ad_events         remove every sponsored event from a journey and re-predict
+remove_event:<event>     remove every event named <event>
+swap_ad_events[:<event>] show the ads as organic cards instead (nothing removed or re-ranked)
+ad_experiment_exposed    the randomized holdout's estimand: exposed treatment journeys against
+                         ghost-exposed holdout journeys
+"""
+
+REMOVE_AD_EVENTS = "remove_ad_events"
+REMOVE_EVENT_PREFIX = "remove_event:"
+SWAP_AD_EVENTS = "swap_ad_events"
+SWAP_AD_EVENT_PREFIX = "swap_ad_events:"
+AD_EXPERIMENT_EXPOSED = "ad_experiment_exposed"
+#: The ``model`` and ``method`` of the randomized holdout's rows: no model read it.
+EXPERIMENT_MODEL = "experiment"
+EXPERIMENT_METHOD = "randomized_holdout"
+#: The ``method`` of model-based remove-and-re-predict rows where a table has a method column.
+COUNTERFACTUAL_METHOD = "counterfactual"
+#: The ad interventions whose estimates are scored against the truth of the same name.
+AD_INTERVENTIONS: tuple[str, ...] = (REMOVE_AD_EVENTS, AD_EXPERIMENT_EXPOSED)
