@@ -28,7 +28,9 @@ SCHEMA = "journeylift"
 VOLATILE = {"run_id", "train_seconds", "events_per_s", "seconds"}
 GROUP_KEYS = ("model", "variant", "method", "split", "intervention", "curve", "status")
 FULL_ROWS_MAX = 300
-RTOL, ATOL = 1e-4, 1e-6
+# float32 kernels differ by CPU: on the CI machine the integrated-gradient residuals (about 1e-4,
+# themselves float32 noise) moved by up to 5e-6, so absolute differences below 1e-5 are not faults.
+RTOL, ATOL = 1e-4, 1e-5
 
 
 def _is_number(column: pd.Series) -> bool:
