@@ -64,6 +64,7 @@ real-data-%: $(MANIFEST)
 # The Dagster UI on 127.0.0.1:3000 over workspace.yaml.
 dev: $(MANIFEST)
 	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster_project/instance.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 # dbt docs (lineage) on 127.0.0.1:8080.

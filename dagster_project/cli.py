@@ -1,48 +1,94 @@
-"""`journeylift run`: materialize the whole graph with a persistent Dagster instance, then print
-the summary; `journeylift summary`: print it again from the output tables; `journeylift check`:
+"""`journeylift run`: materialize the whole graph over every event date (or the assets `--select`
+names) with a persistent Dagster instance, then print the summary; `journeylift summary`: print it again from the output tables; `journeylift check`:
 the leakage suites on any sequences/feature table, exit status 1 on a leak; `journeylift import`:
 a public dataset mapped onto the raw contract (ml.importers), ready for JOURNEYLIFT_SOURCE;
-`journeylift backfill --start D1 --end D2`: the event-date partitions D1..D2 (both included) of
-the daily job, in one run, as the UI's backfill does; `journeylift compare causalmta <folder>`:
+`journeylift backfill --start D1 --end D2`: the whole graph for the event dates D1..D2 (both
+included), in one run, as the UI's backfill does; `journeylift compare causalmta <folder>`:
 the last run's test figures on imported Criteo journeys next to the CausalMTA paper's."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from dagster_project.settings import OUTPUT_SCHEMA, journeylift_home, output_locations, outputs_dir, warehouse_path
 
 
-def execute_job(job_name: str, tags: dict[str, str] | None = None):
-    """Run a job in process against the persistent Dagster instance; the result."""
+INSTANCE_YAML = Path(__file__).parent / "instance.yaml"  # DAGSTER_HOME/dagster.yaml when absent
+SIZE_OPS = ("simulated_sessions", "simulated_ad_funnel")  # the simulators whose n_users --users sets
+
+
+def prepare_instance() -> Path:
+    """DAGSTER_HOME (default JOURNEYLIFT_HOME/dagster) with journeylift's instance settings (the
+    warehouse pool of one slot) unless the user keeps their own dagster.yaml there."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(journeylift_home() / "dagster")))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
+    return home
+
+
+def failure_lines(result) -> list[str]:
+    """One line per failed step: its key and the innermost error's first line."""
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            message = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name
+            lines.append(f"journeylift: {event.step_key} failed: {message}")
+    return lines
+
+
+def execute_job(tags: dict[str, str], select: str | None = None, users: int | None = None):
+    """Run the journeylift job (the assets `select` names, in Dagster's selection syntax; every
+    asset by default) in process against the persistent Dagster instance; the result."""
     import dagster as dg
 
     from dagster_project.definitions import defs
+    from dagster_project.defs.schedules import JOB_NAME
 
-    home = journeylift_home()
-    os.environ.setdefault("DAGSTER_HOME", str(home / "dagster"))
-    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
-    job = defs().resolve_job_def(job_name)
+    prepare_instance()
+    definitions = defs()
+    job = definitions.resolve_job_def(JOB_NAME)
+    asset_selection = None
+    if select:
+        graph = definitions.resolve_asset_graph()
+        asset_selection = sorted(dg.AssetSelection.from_string(select).resolve(graph))
+        if not asset_selection:
+            raise SystemExit(f"journeylift run: --select {select!r} names no asset")
+    # INFO keeps the progress lines (epochs, counts, rates) and drops Dagster's step-by-step DEBUG events.
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if users is not None:
+        present = {node.name for node in job.graph.node_defs}
+        run_config["ops"] = {op: {"config": {"n_users": users}} for op in SIZE_OPS if op in present}
     with dg.DagsterInstance.get() as instance:
-        # INFO keeps the progress lines (epochs, counts, rates) and drops Dagster's step-by-step DEBUG events.
-        run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-        result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags,
+                                        asset_selection=asset_selection, raise_on_error=False)
     if not result.success:
-        failed = [event.step_key for event in result.all_events if event.is_step_failure]
-        print(f"journeylift: the run failed at {failed}; see `make dev` for the logs.", file=sys.stderr)
+        print("\n".join(failure_lines(result)), file=sys.stderr)
+        print("journeylift: see `make dev` for the run's logs", file=sys.stderr)
     return result
 
 
-def run_job() -> bool:
-    return execute_job("journeylift").success
+def run_job(select: str | None = None, users: int | None = None) -> bool:
+    """The whole history: every event date in one run."""
+    from dagster_project.partitions import event_dates, every_date_tags
+    from dagster_project.settings import Settings
+
+    tags = every_date_tags(event_dates(Settings.from_environment().first_event_date))
+    return execute_job(tags, select=select, users=users).success
 
 
-def backfill(start: str, end: str) -> int:
-    """Materialize the event-date partitions start..end (both included) of `journeylift_daily` in
-    one run (its assets' backfill policy is a single run: dates in order, one DuckDB writer)."""
-    from dagster_project.partitions import event_dates
+def backfill(start: str, end: str, select: str | None = None, users: int | None = None) -> int:
+    """The whole graph for the event dates start..end (both included) in one run (the partitioned
+    assets' backfill policy is a single run: dates in order, one DuckDB writer), as the UI's
+    backfill does."""
+    from dagster_project.partitions import event_dates, range_tags
     from dagster_project.settings import Settings
 
     keys = event_dates(Settings.from_environment().first_event_date).get_partition_keys()
@@ -51,18 +97,11 @@ def backfill(start: str, end: str) -> int:
             raise SystemExit(f"journeylift backfill: {key} is not an event-date partition ({keys[0]} to {keys[-1]})")
     if start > end:
         raise SystemExit(f"journeylift backfill: --start {start} is after --end {end}")
-    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
-    result = execute_job("journeylift_daily", tags=tags)
+    result = execute_job(range_tags(start, end), select=select, users=users)
     if not result.success:
         return 1
-    from dagster_project.defs.dbt.daily import DBT_EVENT_DATES_KEY
-
-    built = [
-        event.materialization for event in result.get_asset_materialization_events()
-        if event.materialization.asset_key == DBT_EVENT_DATES_KEY
-    ]
-    counts = ", ".join(f"{k} {v.value}" for k, v in built[-1].metadata.items() if isinstance(v.value, int))
-    print(f"journeylift backfill: {start} to {end}, {len(built)} partitions in one run ({counts})")
+    n_dates = keys.index(end) - keys.index(start) + 1
+    print(f"journeylift backfill: {start} to {end}, {n_dates} event dates in one run")
     return 0
 
 
@@ -169,7 +208,7 @@ def run_summary() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journeylift")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the main job end to end, then print the summary")
+    run = commands.add_parser("run", help="run the whole graph over every event date, then print the summary")
     commands.add_parser("summary", help="print the summary of the last run")
     check = commands.add_parser("check", help="run the leakage suites on a sequences/feature table")
     check.add_argument("table", help="a .parquet/.csv file or warehouse:<schema>.<table>")
@@ -186,21 +225,31 @@ def main(argv: list[str] | None = None) -> int:
     compare = commands.add_parser("compare", help="the last run's test figures next to published ones on the same data")
     compare.add_argument("study", choices=["causalmta"], help="causalmta: Table 3 of Yao et al., KDD 2022 (Criteo)")
     compare.add_argument("imported", help="the folder `journeylift import criteo` wrote (its journey side file)")
-    dates = commands.add_parser("backfill", help="materialize the daily job's event-date partitions over a date range")
+    dates = commands.add_parser("backfill", help="run the whole graph for a range of event dates, in one run")
     dates.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
     dates.add_argument("--end", required=True, help="last date (included), YYYY-MM-DD")
+    for command in (run, dates):
+        command.add_argument("--select", help="only these assets, in Dagster's selection syntax "
+                             "(e.g. 'key:\"journeylift/leaderboard\"+' or 'group:training'); default: all")
+        command.add_argument("--users", type=int, help="simulated users (the simulator's n_users)")
     args = parser.parse_args(argv)
     if args.command == "backfill":
-        return backfill(args.start, args.end)
+        return backfill(args.start, args.end, args.select, args.users)
     if args.command == "import":
         return import_source(args.dataset, args.path, args.out,
                              every_nth_journey=args.every_nth_journey, split=args.split)
     if args.command == "compare":
         return compare_causalmta(args.imported)
-    if args.command == "check":
-        return check_table(args.table, args.labels)
-    succeeded = run_job() if args.command == "run" else True
-    print(run_summary())  # also after a failed run: the guard's findings are in it
+    from dagster_project.warehouse import WarehouseLocked
+
+    try:
+        if args.command == "check":
+            return check_table(args.table, args.labels)
+        succeeded = run_job(args.select, args.users) if args.command == "run" else True
+        print(run_summary())  # also after a failed run: the guard's findings are in it
+    except WarehouseLocked as locked:
+        print(f"journeylift {args.command}: {locked}", file=sys.stderr)
+        return 1
     return 0 if succeeded else 1
 
 

@@ -5,7 +5,7 @@ follows the source, the training assets follow the model families, the guard blo
 Every piece comes from the folder under `defs/` that produces it:
 
     raw/        the source's raw tables (simulator or a user's contract files, checked first)
-    dbt/        dbt's models and tests, its docs, the partitioned daily step
+    dbt/        dbt's models and tests (incremental ones by event date, the marts whole), its docs
     quality/    the leakage guard (a blocking Great Expectations check), the quarantine counts
     ml/         tensors, training, evaluation, attribution, counterfactuals, report (thin over ml/)
     schedules   the jobs and the daily refresh; resources: warehouse, dbt, MLflow, I/O managers
@@ -14,7 +14,6 @@ Every piece comes from the folder under `defs/` that produces it:
 import dagster as dg
 
 from dagster_project.defs.dbt.assets import build_dbt_models
-from dagster_project.defs.dbt.daily import build_daily_dbt
 from dagster_project.defs.dbt.docs import build_dbt_docs
 from dagster_project.defs.ml.ad_effects import ad_effects
 from dagster_project.defs.ml.attribution import build_attributions
@@ -41,13 +40,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     source = settings.source
     simulated = source.kind == "simulator"
     zoo = ModelInputs(settings.model_families)
-    dbt_models = build_dbt_models(source)
+    dates = event_dates(settings.first_event_date)
+    dbt_models = build_dbt_models(source, dates)
     assets = [
-        *raw_assets(source, event_dates(settings.first_event_date)),
+        *raw_assets(source, dates),
         quarantine_counts,
-        dbt_models,
+        *dbt_models,
         build_dbt_docs(source, dbt_models),
-        build_daily_dbt(source, event_dates(settings.first_event_date)),
         *zoo.assets(source),
         *build_evaluation_assets(zoo),
         build_leaderboard(zoo),

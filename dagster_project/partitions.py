@@ -1,9 +1,12 @@
-"""Event-date partitions: one per UTC day of event time, for the daily refresh and backfills.
+"""Event-date partitions: one per UTC day of event time. The raw events the simulator loads and
+the incremental dbt models are partitioned by them; the marts and everything downstream are not
+(they read every date).
 
-A run's partition (or a backfill's range of them, in one run) reaches dbt as the vars
-`partition_start` / `partition_end` (dates, the end excluded); dbt/macros/partition_window.sql
-says what the incremental staging and intermediate models rebuild for them. The partitions
-start at JOURNEYLIFT_FIRST_EVENT_DATE (default: the simulator's first day) and end yesterday.
+A run's partition, or a range of them in one run (a backfill, `journeylift run`), reaches dbt as
+the vars `partition_start` / `partition_end` (dates, the end excluded); dbt/macros/partition_window.sql
+says what the incremental models rebuild for them. A run over every partition passes no vars:
+dbt builds each model whole, exactly like a plain `dbt build`. The partitions start at
+JOURNEYLIFT_FIRST_EVENT_DATE (default: the simulator's first day) and end yesterday.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from datetime import datetime
 
 import dagster as dg
 
-DAILY_GROUP = "daily"  # the partitioned assets; the `journeylift` job leaves them out
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def event_dates(first_event_date: str) -> dg.DailyPartitionsDefinition:
@@ -20,9 +24,34 @@ def event_dates(first_event_date: str) -> dg.DailyPartitionsDefinition:
     return dg.DailyPartitionsDefinition(start_date=first_event_date, timezone="UTC")
 
 
+def range_tags(start: str, end: str) -> dict[str, str]:
+    """Run tags for the partitions start..end (both included) in one run."""
+    return {PARTITION_RANGE_START_TAG: start, PARTITION_RANGE_END_TAG: end}
+
+
+def every_date_tags(partitions_def: dg.PartitionsDefinition) -> dict[str, str]:
+    """Run tags for every partition in one run: the whole history."""
+    keys = partitions_def.get_partition_keys()
+    return range_tags(keys[0], keys[-1])
+
+
+def covers_every_partition(partitions_def: dg.PartitionsDefinition, selected: dg.PartitionKeyRange) -> bool:
+    """True when `selected` is every partition: the whole history."""
+    keys = partitions_def.get_partition_keys()
+    return selected.start == keys[0] and selected.end == keys[-1]
+
+
 def partition_dbt_vars(start: datetime, end: datetime) -> dict[str, str]:
     """dbt vars for the dates [start, end) of a partition time window."""
     return {"partition_start": start.strftime("%Y-%m-%d"), "partition_end": end.strftime("%Y-%m-%d")}
+
+
+def run_dbt_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The partition vars of the run (none when it covers every date: a full build)."""
+    if covers_every_partition(context.assets_def.partitions_def, context.partition_key_range):
+        return {}
+    window = context.partition_time_window
+    return partition_dbt_vars(window.start, window.end)
 
 
 def window_dates(window: dg.TimeWindow) -> tuple[datetime, datetime]:

@@ -6,10 +6,18 @@ copied under outputs/), and an asset that takes it as an input reads it from the
 the UI draws is the reads that happen. dbt's models are read the same way (their assets name
 this I/O manager). An input may ask for some columns only: `AssetIn(metadata={"columns": [...]})`.
 
+A partitioned asset's output whose definition metadata names a `partition_expr` (a timestamp
+column, as dagster-duckdb's I/O managers do) replaces only the rows of its run's dates; over every
+partition it replaces the whole table.
+
 Connections are opened per call and closed at once: dbt runs in a subprocess against the same
-file, and DuckDB lets only one process write it at a time.
+file, and DuckDB lets only one process write it at a time. Inside Dagster every asset that
+writes the file runs in the pool WAREHOUSE_POOL (one slot in `make dev`'s instance), so two runs
+queue instead of colliding; a process outside Dagster that holds the file (a notebook) makes
+`connect` raise WarehouseLocked, one line that says who holds it.
 """
 
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,11 +26,26 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from dagster_project.partitions import covers_every_partition
 from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir, warehouse_path
 
 WAREHOUSE_IO = "io_manager"  # the default I/O manager: tables
 MODEL_IO = "model_io_manager"  # pickled Python objects: trained models and their tensors
 PREVIEW_ROWS = 10
+WAREHOUSE_POOL = "duckdb"  # the Dagster concurrency pool of every asset that writes the warehouse
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseLocked(Exception):
+    """Another process holds the warehouse file; the message is one line that says what to do."""
+
+    def __init__(self, path: Path, error: Exception):
+        holder = _LOCK_HOLDER.search(str(error))
+        who = f"process {holder['pid']} ({holder['program']})" if holder else "another process"
+        super().__init__(
+            f"the warehouse {path} is locked by {who}: close that connection (a notebook's "
+            f"duckdb.connect, a DuckDB shell) or wait for it to finish, then run again"
+        )
 
 
 def _quoted(name: str) -> str:
@@ -41,11 +64,22 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self, read_only: bool = False):
         path = self.resolved_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as error:
+            if "Could not set lock" not in str(error):
+                raise
+            raise WarehouseLocked(path, error) from None
         try:
             yield con
         finally:
             con.close()
+
+    def ensure_writable(self) -> None:
+        """Raise WarehouseLocked now when another process holds the file (before dbt starts, whose
+        own error would be a page of log)."""
+        with self.connect():
+            pass
 
     def read_table(self, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
         """`schema.table` (only `columns`, when given) as a frame."""
@@ -73,6 +107,20 @@ class Warehouse(dg.ConfigurableResource):
             con.sql(f"create schema if not exists {_quoted(schema)}")
             con.register("frame_to_write", frame)
             con.sql(f"create or replace table {_quoted(schema)}.{_quoted(table)} as select * from frame_to_write")
+            con.unregister("frame_to_write")
+
+    def replace_rows(self, schema: str, table: str, frame: pd.DataFrame, column: str, start, end) -> None:
+        """Rows of `schema.table` with `column` in [start, end) become `frame` (the table is created
+        when absent), in one transaction: re-writing the same dates changes no row."""
+        if not self.table_exists(schema, table):
+            return self.write_table(schema, table, frame)
+        with self.connect() as con:
+            relation = f"{_quoted(schema)}.{_quoted(table)}"
+            con.register("frame_to_write", frame)
+            con.begin()
+            con.execute(f"delete from {relation} where {_quoted(column)} >= ? and {_quoted(column)} < ?", [start, end])
+            con.sql(f"insert into {relation} by name select * from frame_to_write")
+            con.commit()
             con.unregister("frame_to_write")
 
 
@@ -121,7 +169,14 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         schema, table = self._relation(context.asset_key)
-        self.warehouse.write_table(schema, table, obj)
+        partition_expr = (context.definition_metadata or {}).get("partition_expr")
+        if partition_expr and context.has_asset_partitions and not covers_every_partition(
+            context.asset_partitions_def, context.asset_partition_key_range
+        ):
+            start, end = (t.replace(tzinfo=None) for t in context.asset_partitions_time_window)
+            self.warehouse.replace_rows(schema, table, obj, partition_expr, start, end)
+        else:
+            self.warehouse.write_table(schema, table, obj)
         preview_rows = int((context.definition_metadata or {}).get("preview_rows", PREVIEW_ROWS))
         metadata = table_metadata(obj, f"{schema}.{table}", preview_rows)
         if schema == OUTPUT_SCHEMA:

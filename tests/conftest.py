@@ -75,10 +75,12 @@ def pipeline_run(tmp_path_factory):
     import dagster as dg
 
     from dagster_project.definitions import defs
+    from graph_runs import every_date
 
     home = tmp_path_factory.mktemp("pipeline-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         job = defs().resolve_job_def("journeylift")
-        result = job.execute_in_process(run_config=_small_run_config(), instance=dg.DagsterInstance.ephemeral())
+        result = job.execute_in_process(run_config=_small_run_config(), instance=dg.DagsterInstance.ephemeral(),
+                                        tags=every_date())
     return home, result

@@ -13,13 +13,13 @@ screen, marts, checks and ML assets as the sessions domain.
 from __future__ import annotations
 
 import dagster as dg
+from graph_runs import dbt_models_of, every_date
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from dagster_project.definitions import build_definitions
-from dagster_project.defs.dbt.assets import build_dbt_models
 from dagster_project.defs.raw.contract_check import SourceContractError, check_contract
 from dagster_project.defs.raw.contract_source import build_contract_source
 from dagster_project.defs.resources import resource_defs
@@ -127,7 +127,8 @@ def build_folder(folder, home):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         source = parse_source(str(folder))
-        result = dg.materialize([build_contract_source(source), build_dbt_models(source)], resources=resource_defs())
+        result = dg.materialize([build_contract_source(source), *dbt_models_of(source)], resources=resource_defs(),
+                                tags=every_date())
     assert result.success  # includes dbt's reconciliation test: raw = accepted + quarantined
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         return {
@@ -221,7 +222,8 @@ def test_the_whole_job_runs_on_the_simulated_ad_funnel(tmp_path_factory, small_r
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         settings = Settings(source=parse_source("simulator:ad_funnel"))
         job = build_definitions(settings).resolve_job_def("journeylift")
-        result = job.execute_in_process(run_config=small_run_config, instance=dg.DagsterInstance.ephemeral())
+        result = job.execute_in_process(run_config=small_run_config, instance=dg.DagsterInstance.ephemeral(),
+                                        tags=every_date())
     assert result.success
 
     sim = simulate_ad_funnel(AdFunnelConfig(n_users=N_USERS, seed=2))

@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+from graph_runs import dbt_models_of
 import duckdb
 
-from dagster_project.defs.dbt.assets import build_dbt_models
 from dagster_project.defs.dbt.docs import DBT_DOCS_KEY, build_dbt_docs, dbt_docs_args, undocumented
 from dagster_project.defs.resources import resource_defs
 from dagster_project.settings import Source
@@ -88,8 +88,8 @@ def test_dbt_docs_asset_documents_every_built_model(journeylift_home, tmp_path):
     )  # fmt: skip
     assert built.returncode == 0, built.stdout[-3000:]
 
-    dbt_models = build_dbt_models(Source())
-    result = dg.materialize([build_dbt_docs(Source(), dbt_models), dbt_models], selection=[DBT_DOCS_KEY],
+    dbt_models = dbt_models_of(Source())
+    result = dg.materialize([build_dbt_docs(Source(), dbt_models), *dbt_models], selection=[DBT_DOCS_KEY],
                             resources=resource_defs())
     assert result.success
     [materialization] = result.asset_materializations_for_node(DBT_DOCS_KEY.to_python_identifier())

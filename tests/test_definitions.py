@@ -9,6 +9,7 @@ After a deliberate change to the graph, refresh the snapshot and commit it with 
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +18,7 @@ import pytest
 from dagster_project.definitions import build_definitions, defs
 from dagster_project.defs.dbt.assets import dbt_build_args
 from dagster_project.settings import DEFAULT_MODEL_FAMILIES, Settings, parse_source
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import VARIANTS
 from ml.models import available_models
 
@@ -98,15 +100,42 @@ def test_the_raw_assets_and_the_truth_follow_the_source(tmp_path):
         return {key.to_user_string() for key in graph.materializable_asset_keys}
 
     simulated, ad_funnel, folder = keys("simulator"), keys("simulator:ad_funnel"), keys(str(tmp_path))
-    assert {"journeylift/truth_scorecard", "journeylift/simulator_truth", "daily/simulated_events"} <= simulated
+    assert {"journeylift/truth_scorecard", "journeylift/simulator_truth", "raw/events"} <= simulated
     assert {"raw/impressions", "journeylift/truth_scorecard"} <= ad_funnel and "raw/events" not in ad_funnel
     assert "raw/events" in folder and "raw/impressions" in folder
     assert not {"journeylift/truth_scorecard", "journeylift/simulator_truth"} & folder
 
 
-def test_the_first_event_date_sets_the_daily_partitions():
+def test_one_graph_with_one_owner_per_asset_and_no_daily_group():
+    """The incremental dbt models (and the raw events) are partitioned by event date, the marts and
+    everything downstream are not, and no two definitions produce the same asset."""
+    loaded = build_definitions(Settings())
+    owners = Counter(key for assets in loaded.assets for key in assets.keys)
+    assert owners and set(owners.values()) == {1}
+    graph = loaded.resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.materializable_asset_keys}
+    assert "daily" not in groups
+    partitioned = {key.to_user_string() for key in graph.materializable_asset_keys if graph.get(key).partitions_def}
+    assert {"raw/events", "staging/stg_sessions__events_screened", "intermediate/int_events_enriched",
+            "intermediate/int_journeys_labeled"} <= partitioned
+    assert not {"marts/fct_journey_labels", "marts/fct_journey_sequences_no_funnel", "staging/quarantine_events",
+                "journeylift/leaderboard", "journeylift/journey_scores"} & partitioned
+    # the job is the whole graph; its schedule runs it for one date
+    job = loaded.resolve_job_def("journeylift")
+    assert job.partitions_def is not None
+    assert loaded.resolve_schedule_def("daily_refresh").job_name == "journeylift"
+
+
+def test_every_step_that_opens_the_warehouse_is_in_its_pool():
+    loaded = build_definitions(Settings())
+    pools = {assets.node_def.name: assets.node_def.pool for assets in loaded.assets if assets.is_executable}
+    pools.update({check.node_def.name: check.node_def.pool for check in loaded.asset_checks})
+    assert pools and {name for name, pool in pools.items() if pool != WAREHOUSE_POOL} == set()
+
+
+def test_the_first_event_date_sets_the_event_date_partitions():
     settings = Settings.from_environment({"JOURNEYLIFT_FIRST_EVENT_DATE": "2026-11-20"})
-    job = build_definitions(settings).resolve_job_def("journeylift_daily")
+    job = build_definitions(settings).resolve_job_def("journeylift")
     assert job.partitions_def.get_first_partition_key() == "2026-11-20"
     with pytest.raises(ValueError, match="is not a date"):
         Settings(first_event_date="20 November")

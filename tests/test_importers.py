@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import dagster as dg
+from graph_runs import every_date
 
 from dagster_project.cli import main as journeylift
 from dagster_project.cli import run_summary
@@ -290,7 +291,8 @@ def test_the_otto_fixture_runs_through_the_whole_graph(tmp_path, small_run_confi
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         result = build_definitions(Settings(source=parse_source(str(source)))).resolve_job_def(
-            "journeylift").execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral())
+            "journeylift").execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral(),
+                                              tags=every_date())
         summary = run_summary()
     assert result.success
     raw = result.asset_materializations_for_node("contract_source")[0]
@@ -329,7 +331,8 @@ def test_a_criteo_slice_runs_through_the_whole_graph_on_causalmtas_split(tmp_pat
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         result = build_definitions(Settings(source=parse_source(str(source)))).resolve_job_def(
-            "journeylift").execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral())
+            "journeylift").execute_in_process(run_config=config, instance=dg.DagsterInstance.ephemeral(),
+                                              tags=every_date())
         assert result.success
         assert journeylift(["compare", "causalmta", str(source)]) == 0
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:

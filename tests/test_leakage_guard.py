@@ -4,6 +4,7 @@ GX check, and the models downstream of it never train."""
 import shutil
 
 import dagster as dg
+from graph_runs import every_date
 import duckdb
 import pytest
 
@@ -68,7 +69,7 @@ def test_injected_leak_fails_the_guard_and_training_does_not_run(
 
     config = {"ops": {k: v for k, v in small_run_config["ops"].items() if k.endswith("__no_funnel")}}
     result = _guard_then_train_job(defs()).execute_in_process(
-        run_config=config, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        run_config=config, instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, tags=every_date()
     )
 
     assert not result.success

@@ -3,9 +3,9 @@
 The raw events are a small simulation over four days plus hand-written edge cases (a session-less
 journey crossing midnight, a session spanning three dates, an event id sent again two days
 later, undated rows), kept in a warehouse schema (`JOURNEYLIFT_SOURCE=warehouse:landing`) so
-every date is in place before any partition runs. `journeylift backfill` builds the first three
-dates in one run, the daily job the fourth; re-running the third date must change no row, and
-the tables must equal one unpartitioned build over the same four dates. The simulator's own
+every date is in place before any partition runs. `journeylift backfill --select` builds the dbt
+models of the first three dates in one run, the job's partition the fourth; re-running the third
+date must change no row, and the tables must equal one build over every date. The simulator's own
 partitioned load and the schedule are checked on their own.
 """
 
@@ -26,17 +26,18 @@ from pandas.testing import assert_frame_equal
 
 from dagster_project.cli import main
 from dagster_project.definitions import build_definitions
-from dagster_project.defs.dbt.assets import build_dbt_models
-from dagster_project.defs.dbt.daily import DBT_EVENT_DATES_KEY, dbt_partition_args
+from graph_runs import dbt_models_of, every_date
+from dagster_project.defs.dbt.assets import dbt_partition_args
 from dagster_project.defs.ml.training import data_params
 from dagster_project.defs.quality.quarantine import quarantine_frame
-from dagster_project.defs.raw.simulated_event_dates import build_simulated_event_dates
+from dagster_project.defs.raw.simulators import build_simulated_sessions
 from dagster_project.defs.resources import dbt_executable, resource_defs
-from dagster_project.partitions import event_dates, partition_dbt_vars
+from dagster_project.partitions import event_dates, partition_dbt_vars, range_tags
 from dagster_project.settings import DBT_PROJECT_DIR, Settings, parse_source
 from ml.simulate import SimulationConfig, simulate_sessions
 
 SCHEMA = "landing"
+DBT_GROUPS = "group:staging or group:intermediate or group:marts"
 DATES = ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]
 # table -> the key it holds once (None: raw rows, where a copied event id is the point)
 TABLES = {
@@ -112,7 +113,7 @@ def query(home, sql: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def partitioned(tmp_path_factory):
-    """Backfill 10-01..10-03 (CLI, one run), the daily job on 10-04, 10-03 again, then one full build."""
+    """Backfill 10-01..10-03 (CLI, one run), the job's partition 10-04, 10-03 again, then every date."""
     home = tmp_path_factory.mktemp("partitions-home")
     n_raw = write_landing(home)
     with pytest.MonkeyPatch.context() as patch:
@@ -120,15 +121,18 @@ def partitioned(tmp_path_factory):
         patch.setenv("JOURNEYLIFT_SOURCE", f"warehouse:{SCHEMA}")
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            assert main(["backfill", "--start", DATES[0], "--end", DATES[2]]) == 0
-        daily = build_definitions(Settings(source=parse_source(f"warehouse:{SCHEMA}"))).resolve_job_def("journeylift_daily")
+            assert main(["backfill", "--start", DATES[0], "--end", DATES[2], "--select", DBT_GROUPS]) == 0
+        loaded = build_definitions(Settings(source=parse_source(f"warehouse:{SCHEMA}")))
+        job, graph = loaded.resolve_job_def("journeylift"), loaded.resolve_asset_graph()
+        dbt_keys = list(dg.AssetSelection.from_string(DBT_GROUPS).resolve(graph))
         instance = dg.DagsterInstance.ephemeral()
-        assert daily.execute_in_process(partition_key=DATES[3], instance=instance).success
+        assert job.execute_in_process(partition_key=DATES[3], instance=instance, asset_selection=dbt_keys).success
         after_daily = snapshot(home)
-        rerun = daily.execute_in_process(partition_key=DATES[2], instance=instance)
+        rerun = job.execute_in_process(partition_key=DATES[2], instance=instance, asset_selection=dbt_keys)
         assert rerun.success
         after_rerun = snapshot(home)
-        full = dg.materialize([build_dbt_models(parse_source(f"warehouse:{SCHEMA}"))], resources=resource_defs())
+        full = dg.materialize(dbt_models_of(parse_source(f"warehouse:{SCHEMA}")), resources=resource_defs(),
+                              tags=every_date())
         assert full.success
         after_full = snapshot(home)
     return {"home": home, "n_raw": n_raw, "printed": printed.getvalue(), "rerun": rerun,
@@ -136,16 +140,14 @@ def partitioned(tmp_path_factory):
 
 
 def test_the_backfill_builds_its_dates_in_one_run(partitioned):
-    assert f"{DATES[0]} to {DATES[2]}, 3 partitions in one run" in partitioned["printed"]
+    assert f"{DATES[0]} to {DATES[2]}, 3 event dates in one run" in partitioned["printed"]
     rerun = partitioned["rerun"]
-    [own] = [e.materialization for e in rerun.get_asset_materialization_events()
-             if e.materialization.asset_key == DBT_EVENT_DATES_KEY]
-    assert own.partition == DATES[2]
-    assert own.metadata["dbt_vars"].value == {"raw_schema": SCHEMA, "partition_start": DATES[2], "partition_end": DATES[3]}
-    # each dbt model rebuilt is recorded on its own asset, for lineage, and each dbt test as its check
-    rebuilt = {e.materialization.asset_key.to_user_string() for e in rerun.get_asset_materialization_events()}
-    assert {"staging/stg_sessions__events_screened", "intermediate/int_events_enriched",
-            "marts/fct_journey_sequences_no_funnel"} <= rebuilt
+    # each dbt model is materialized by its own asset: the incremental ones for the run's date,
+    # the marts whole; each dbt test is its model's check
+    built = {e.materialization.asset_key.to_user_string(): e.materialization.partition
+             for e in rerun.get_asset_materialization_events()}
+    assert built["staging/stg_sessions__events_screened"] == built["intermediate/int_events_enriched"] == DATES[2]
+    assert built["marts/fct_journey_sequences_no_funnel"] is None
     checks = rerun.get_asset_check_evaluations()
     assert checks and all(check.passed for check in checks)
     assert "marts/fct_journey_sequences_no_funnel" in {c.asset_key.to_user_string() for c in checks}
@@ -215,12 +217,10 @@ def test_the_training_window_keeps_the_last_days_journeys(partitioned, tmp_path)
 
 def test_the_simulator_loads_a_date_range_and_reloads_a_date_unchanged(tmp_path, monkeypatch):
     monkeypatch.setenv("JOURNEYLIFT_HOME", str(tmp_path))
-    asset = build_simulated_event_dates(event_dates(Settings().first_event_date))
-    run_config = {"ops": {"daily__simulated_events": {"config": {"n_users": 200}}}}
-    loaded = dg.materialize(
-        [asset], resources=resource_defs(), run_config=run_config,
-        tags={"dagster/asset_partition_range_start": DATES[0], "dagster/asset_partition_range_end": DATES[2]},
-    )
+    asset = build_simulated_sessions(event_dates(Settings().first_event_date))
+    run_config = {"ops": {"simulated_sessions": {"config": {"n_users": 200}}}}
+    loaded = dg.materialize([asset], resources=resource_defs(), run_config=run_config,
+                            tags=range_tags(DATES[0], DATES[2]))
     assert loaded.success
     before = query(tmp_path, "select * from raw.events order by all")
     assert dg.materialize([asset], resources=resource_defs(), run_config=run_config,
@@ -234,7 +234,7 @@ def test_the_simulator_loads_a_date_range_and_reloads_a_date_unchanged(tmp_path,
 
 def test_the_schedule_materializes_yesterdays_partition():
     schedule = build_definitions(Settings()).resolve_schedule_def("daily_refresh")
-    assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == "journeylift_daily"
+    assert schedule.cron_schedule == "0 3 * * *" and schedule.job_name == "journeylift"
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 5, 3, 0, tzinfo=timezone.utc))
     [request] = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-10-04"

@@ -15,11 +15,11 @@ import os
 import subprocess
 
 import dagster as dg
+from graph_runs import dbt_models_of
 import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.defs.dbt.assets import build_dbt_models
 from dagster_project.defs.ml.training import data_params
 from dagster_project.defs.raw.contract_source import build_contract_source
 from dagster_project.defs.quality.quarantine import quarantine_counts
@@ -98,7 +98,7 @@ def quarantined(tmp_path_factory):
         )
         assert result.returncode == 0, result.stdout[-4000:]
         # the counts asset alone, reading the screen dbt built through the warehouse I/O manager
-        counted = dg.materialize([quarantine_counts, build_dbt_models(source)], selection=[quarantine_counts.key],
+        counted = dg.materialize([quarantine_counts, *dbt_models_of(source)], selection=[quarantine_counts.key],
                                  resources=resource_defs())
         params = data_params(source, Warehouse().read_table("journeylift", "quarantine_counts"))
     return home, result, counted, params, len(rows)

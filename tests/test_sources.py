@@ -12,13 +12,15 @@ import pandas as pd
 import pytest
 
 import dagster as dg
+from graph_runs import dbt_models_of, every_date
 
-from dagster_project.defs.dbt.assets import build_dbt_models, dbt_build_args
+from dagster_project.defs.dbt.assets import dbt_build_args
 from dagster_project.defs.quality.leakage_guard import build_leakage_guard
 from dagster_project.defs.raw.contract_source import build_contract_source
 from dagster_project.defs.raw.simulators import build_simulated_sessions
 from dagster_project.defs.resources import dbt_executable, resource_defs
-from dagster_project.settings import DBT_PROJECT_DIR, parse_source
+from dagster_project.partitions import event_dates
+from dagster_project.settings import DBT_PROJECT_DIR, Settings, parse_source
 from ml.contract import CONTRACT
 from ml.simulate import SimulationConfig, simulate_sessions
 
@@ -68,8 +70,9 @@ def simulator_marts(tmp_path_factory):
         patch.setenv("JOURNEYLIFT_HOME", str(home))
         patch.delenv("JOURNEYLIFT_SOURCE", raising=False)
         result = dg.materialize(
-            [build_simulated_sessions()],
+            [build_simulated_sessions(event_dates(Settings().first_event_date))],
             resources=resource_defs(),
+            tags=every_date(),
             run_config={"ops": {"simulated_sessions": {"config": {"n_users": N_USERS, "seed": 3}}}},
         )
     assert result.success
@@ -97,10 +100,11 @@ def materialize_folder(folder, home, with_dbt: bool = True, raise_on_error: bool
         source = parse_source(str(folder))
         assets = [build_contract_source(source)]
         if with_dbt:
-            assets.append(build_dbt_models(source))
+            assets.extend(dbt_models_of(source))
         if with_guard:
             assets.append(build_leakage_guard("block"))
-        return dg.materialize(assets, resources=resource_defs(), raise_on_error=raise_on_error)
+        return dg.materialize(assets, resources=resource_defs(), raise_on_error=raise_on_error,
+                              tags=every_date() if with_dbt else None)
 
 
 def test_a_folder_of_contract_files_yields_the_simulator_marts(tmp_path, simulation, simulator_marts):

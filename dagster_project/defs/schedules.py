@@ -1,28 +1,31 @@
-"""The main job over the whole graph, the partitioned daily job, and its daily refresh."""
+"""The one job over the whole graph and its daily refresh.
+
+The job is partitioned by event date (its raw events and incremental dbt models are; everything
+downstream is not and reads every date). The schedule runs it each morning for yesterday's
+date: that day's events into the incremental models, then the marts, the leakage guard,
+training, scoring, attribution, counterfactuals and the report. `journeylift run` runs it over
+every date at once (the whole history), `journeylift backfill` over a range.
+"""
 
 import dagster as dg
 
-from dagster_project.partitions import DAILY_GROUP
+JOB_NAME = "journeylift"
 
 
 def jobs_and_schedules() -> dg.Definitions:
     journeylift_job = dg.define_asset_job(
-        "journeylift",
-        selection=dg.AssetSelection.all() - dg.AssetSelection.groups(DAILY_GROUP),
-        description="Raw data -> dbt marts -> leakage guard -> training -> attribution -> counterfactuals -> report.",
-    )
-    journeylift_daily_job = dg.define_asset_job(
-        "journeylift_daily",
-        selection=dg.AssetSelection.groups(DAILY_GROUP),
-        description="One event-date partition (a backfill: a range, in one run): the simulator's events of those "
-        "dates into raw, then dbt staging and intermediate incrementally and the marts.",
+        JOB_NAME,
+        selection=dg.AssetSelection.all(),
+        description="Raw events of the run's dates -> dbt (incremental, then the marts) -> leakage guard -> "
+        "training -> scoring -> attribution -> counterfactuals -> report.",
     )
     # At 03:00 UTC the newest partition is yesterday's (a daily partition ends at midnight).
     daily_refresh = dg.build_schedule_from_partitioned_job(
-        journeylift_daily_job,
+        journeylift_job,
         name="daily_refresh",
         hour_of_day=3,
         minute_of_hour=0,
-        description="Every day at 03:00 UTC: materialize yesterday's event-date partition (journeylift_daily).",
+        description="Every day at 03:00 UTC: the whole graph for yesterday's events (the journeylift job's "
+        "newest event-date partition).",
     )
-    return dg.Definitions(jobs=[journeylift_job, journeylift_daily_job], schedules=[daily_refresh])
+    return dg.Definitions(jobs=[journeylift_job], schedules=[daily_refresh])

@@ -1,5 +1,12 @@
-"""Every dbt model as a Dagster asset (dbt tests become its asset checks), and the one way Python
-assets name a dbt model's asset: `dbt_model_key`.
+"""Every dbt model as a Dagster asset (dbt tests become its asset checks), in two sets, and the one
+way Python assets name a dbt model's asset: `dbt_model_key`.
+
+- `dbt_event_dates`: the incremental models and the views they read (EVENT_DATE_MODELS),
+  partitioned by event date: a run passes its dates to dbt (dagster_project/partitions.py), a
+  backfill passes its whole range in one run (BackfillPolicy.single_run: one DuckDB writer,
+  dates in order).
+- `dbt_models`: the rest (the marts, the quarantine view, the dimensions), unpartitioned: built
+  whole over every date on top of the incremental models.
 
 The models' tables are read downstream through the warehouse I/O manager: a Python asset that
 takes `dbt_model_key("fct_journey_labels")` as an input gets marts.fct_journey_labels as a frame.
@@ -13,11 +20,17 @@ from dagster_dbt import DbtCliResource, dbt_assets, get_asset_key_for_model
 
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.defs.dbt.translator import translator
-from dagster_project.settings import Source
-from dagster_project.warehouse import WAREHOUSE_IO
+from dagster_project.partitions import event_dates, run_dbt_vars
+from dagster_project.settings import Settings, Source
+from dagster_project.warehouse import WAREHOUSE_IO, WAREHOUSE_POOL, Warehouse
 
 LABELS_MODEL = "fct_journey_labels"
 STORES_MODEL = "dim_stores"
+# The incremental models and every model they read (views that cost nothing to rebuild, and
+# int_users_split, which sits between two of them), so the two sets never interleave.
+EVENT_DATE_MODELS = "+config.materialized:incremental"
+# Every singular test (dbt/tests) also reads a model of the other set: they run with the marts.
+SINGULAR_TESTS_WITH_THE_MARTS = ["--exclude", "test_type:singular"]
 
 
 def sequences_model(variant: str) -> str:
@@ -30,24 +43,62 @@ def dbt_build_args(dbt_vars: dict | None = None) -> list[str]:
     return ["build", "--vars", json.dumps(dbt_vars, sort_keys=True)] if dbt_vars else ["build"]
 
 
-def build_dbt_models(source: Source) -> dg.AssetsDefinition:
-    """The dbt project's assets for `source` (it passes the vars a source needs)."""
+def dbt_partition_args(dbt_vars: dict) -> list[str]:
+    """`dbt build` for some dates. dbt's unit tests are left out: they check the models' logic on
+    fixed rows (every full build runs them), which partition vars would filter away."""
+    return [*dbt_build_args(dbt_vars), "--exclude-resource-type", "unit_test"]
+
+
+def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The dbt project's two asset sets for `source` (it passes the vars a source needs)."""
 
     @dbt_assets(
         manifest=journeylift_dbt.manifest_path,
+        select=EVENT_DATE_MODELS,
         dagster_dbt_translator=translator,
         io_manager_key=WAREHOUSE_IO,
-        name="journeylift_dbt_models",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        name="dbt_event_dates",
     )
-    def journeylift_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-        """Staging views, intermediate tables and the marts, built and tested by `dbt build`."""
+    def dbt_event_dates(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+        """The screened events and the journeys built from them for the run's event dates
+        (incremental: those dates' rows replaced, journeys crossing midnight re-derived whole);
+        every date at once when the run covers them all."""
+        partition_vars = run_dbt_vars(context)
+        dates = f"{partition_vars['partition_start']} to {partition_vars['partition_end']} (end excluded)" \
+            if partition_vars else "every date (a full build)"
+        context.log.info(f"dbt for event dates {dates}")
+        warehouse.ensure_writable()
+        dbt_vars = {**source.dbt_vars(), **partition_vars}
+        args = dbt_partition_args(dbt_vars) if partition_vars else dbt_build_args(dbt_vars)
+        yield from dbt.cli([*args, *SINGULAR_TESTS_WITH_THE_MARTS], context=context).stream()
+
+    @dbt_assets(
+        manifest=journeylift_dbt.manifest_path,
+        exclude=EVENT_DATE_MODELS,
+        dagster_dbt_translator=translator,
+        io_manager_key=WAREHOUSE_IO,
+        pool=WAREHOUSE_POOL,
+        name="dbt_models",
+    )
+    def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+        """The marts (journey labels, the sequences of each variant, the ad experiment's journeys),
+        the quarantine view and the store dimension, built whole and tested by `dbt build`."""
+        warehouse.ensure_writable()
         yield from dbt.cli(dbt_build_args(source.dbt_vars()), context=context).stream()
 
-    return journeylift_dbt_models
+    return [dbt_event_dates, dbt_models]
 
 
 @cache
 def dbt_model_key(model_name: str) -> dg.AssetKey:
     """The asset key of dbt model `model_name`, as the translator names it (from the manifest;
-    keys do not depend on the source)."""
-    return get_asset_key_for_model([build_dbt_models(Source())], model_name)
+    keys do not depend on the source or the dates)."""
+    for models in build_dbt_models(Source(), event_dates(Settings().first_event_date)):
+        try:
+            return get_asset_key_for_model([models], model_name)
+        except KeyError:
+            continue
+    raise KeyError(f"no dbt model named {model_name}")

@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.settings import Source, journeylift_home
+from dagster_project.warehouse import WAREHOUSE_POOL
 
 DBT_DOCS_KEY = dg.AssetKey(["lineage", "dbt_docs"])
 
@@ -54,10 +55,10 @@ def undocumented(manifest: dict, catalog: dict | None = None) -> list[str]:
     return missing
 
 
-def build_dbt_docs(source: Source, dbt_models: dg.AssetsDefinition) -> dg.AssetsDefinition:
+def build_dbt_docs(source: Source, dbt_models: list[dg.AssetsDefinition]) -> dg.AssetsDefinition:
     """The docs step for `source` (its dbt vars), after `dbt_models` are built."""
 
-    @dg.asset(key=DBT_DOCS_KEY, group_name="lineage", deps=[dbt_models], kinds={"dbt"})
+    @dg.asset(key=DBT_DOCS_KEY, group_name="lineage", deps=dbt_models, kinds={"dbt"}, pool=WAREHOUSE_POOL)
     def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.MaterializeResult:
         """dbt docs for the models just built: lineage from the raw sources to the marts, and every
         model, source and column with its description and the warehouse's column types, in

@@ -6,6 +6,7 @@ import pandas as pd
 
 from dagster_project.defs.dbt.assets import dbt_model_key
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.counterfactual import NO_EXPERIMENT_WARNING, ad_effects_table, has_experiment
 from ml.data import HONEST_VARIANT
 
@@ -18,6 +19,7 @@ class AdEffectsConfig(dg.Config):
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=[OUTPUT_SCHEMA, "ad_effects"],
     ins={
         "journeys": dg.AssetIn(dbt_model_key(EXPERIMENT_JOURNEYS_MODEL)),

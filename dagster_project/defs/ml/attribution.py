@@ -7,6 +7,7 @@ import pandas as pd
 from dagster_project.defs.dbt.assets import LABELS_MODEL, STORES_MODEL, dbt_model_key
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.settings import OUTPUT_SCHEMA, as_dataclass, config_from_dataclass
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml import attribution
 
 AttributionConfig = config_from_dataclass(attribution.AttributionConfig)
@@ -14,6 +15,7 @@ AttributionConfig = config_from_dataclass(attribution.AttributionConfig)
 
 def build_attributions(zoo: ModelInputs) -> dg.AssetsDefinition:
     @dg.multi_asset(
+        pool=WAREHOUSE_POOL,
         outs={name: dg.AssetOut(key=[OUTPUT_SCHEMA, name]) for name in attribution.ATTRIBUTION_TABLES},
         ins={
             **zoo.ins(tensors=True, sequences=True),

@@ -5,6 +5,7 @@ import pandas as pd
 
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.counterfactual import counterfactual_effects as estimate_effects
 from ml.counterfactual import default_interventions, sponsorship_effects
 from ml.data import HONEST_VARIANT
@@ -19,7 +20,7 @@ class CounterfactualConfig(dg.Config):
 
 
 def build_counterfactuals(zoo: ModelInputs) -> dg.AssetsDefinition:
-    @dg.asset(key=[OUTPUT_SCHEMA, "counterfactual_effects"], ins=zoo.ins(tensors=True, sequences=True),
+    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "counterfactual_effects"], ins=zoo.ins(tensors=True, sequences=True),
               group_name="attribution")
     def counterfactual_effects(
         context: dg.AssetExecutionContext, config: CounterfactualConfig, **inputs

@@ -8,6 +8,7 @@ import pandas as pd
 
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.evaluation import journey_embeddings as embed_journeys
 from ml.evaluation import predict_proba
 
@@ -19,7 +20,7 @@ class PredictionsConfig(dg.Config):
 
 
 def build_evaluation_assets(zoo: ModelInputs) -> list[dg.AssetsDefinition]:
-    @dg.asset(key=[OUTPUT_SCHEMA, "model_metrics"], ins=zoo.ins(), group_name="evaluation",
+    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "model_metrics"], ins=zoo.ins(), group_name="evaluation",
               metadata={"preview_rows": 12})
     def model_metrics(context: dg.AssetExecutionContext, **inputs) -> dg.Output[pd.DataFrame]:
         """Test, validation and train AUC and log loss of every model x variant."""
@@ -32,7 +33,7 @@ def build_evaluation_assets(zoo: ModelInputs) -> list[dg.AssetsDefinition]:
             context.log.warning(f"AUC undefined on the {split} split: its {n} journeys are all of one class")
         return dg.Output(frame, metadata={"auc_undefined_splits": ", ".join(one_class)} if one_class else {})
 
-    @dg.asset(key=[OUTPUT_SCHEMA, "journey_predictions"], ins=zoo.ins(tensors=True), group_name="evaluation")
+    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "journey_predictions"], ins=zoo.ins(tensors=True), group_name="evaluation")
     def journey_predictions(context: dg.AssetExecutionContext, config: PredictionsConfig, **inputs) -> pd.DataFrame:
         """Every model x variant's p(convert) for each journey of the test split, next to its label:
         the rows behind model_metrics' test figures, for calibration plots and metrics on subgroups
@@ -54,7 +55,7 @@ def build_evaluation_assets(zoo: ModelInputs) -> list[dg.AssetsDefinition]:
         frame.insert(0, "run_id", context.run_id)
         return frame
 
-    @dg.asset(key=[OUTPUT_SCHEMA, "journey_embeddings"], ins=zoo.ins(tensors=True), group_name="evaluation")
+    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "journey_embeddings"], ins=zoo.ins(tensors=True), group_name="evaluation")
     def journey_embeddings(context: dg.AssetExecutionContext, **inputs) -> dg.Output[pd.DataFrame]:
         """run_id, model, variant, journey_id, embedding (a FLOAT[] vector): the last hidden state,
         CLS output, pooled vector or latent mean of every journey, so analysts can cluster and

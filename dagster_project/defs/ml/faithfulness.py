@@ -9,6 +9,7 @@ from dagster_project.defs.ml.figures import save_figure
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.tracking import MlflowTracking
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.attribution import faithfulness
 from ml.data import HONEST_VARIANT
 from ml.reporting import faithfulness_figure
@@ -27,6 +28,7 @@ def build_faithfulness(zoo: ModelInputs) -> dg.AssetsDefinition:
     honest = zoo.only(HONEST_VARIANT)
 
     @dg.multi_asset(
+        pool=WAREHOUSE_POOL,
         outs={
             "faithfulness": dg.AssetOut(key=[OUTPUT_SCHEMA, "faithfulness"]),
             "faithfulness_curves": dg.AssetOut(key=[OUTPUT_SCHEMA, "faithfulness_curves"]),

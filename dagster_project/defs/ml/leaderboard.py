@@ -9,6 +9,7 @@ from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.quality.leakage_guard import guard_passed
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.tracking import MlflowTracking
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import HONEST_VARIANT
 from ml.evaluation import leaderboard, leaderboard_row, promotion_candidate
 from ml.reporting import leaderboard_figure
@@ -17,7 +18,7 @@ REGISTERED_MODEL_NAME = "journeylift-conversion"
 
 
 def build_leaderboard(zoo: ModelInputs) -> dg.AssetsDefinition:
-    @dg.asset(key=[OUTPUT_SCHEMA, "leaderboard"], ins=zoo.ins(), group_name="evaluation", kinds={"mlflow"},
+    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "leaderboard"], ins=zoo.ins(), group_name="evaluation", kinds={"mlflow"},
               metadata={"preview_rows": 100})
     def model_leaderboard(
         context: dg.AssetExecutionContext, mlflow_tracking: MlflowTracking, **inputs

@@ -5,12 +5,14 @@ import pandas as pd
 
 from dagster_project.defs.ml.figures import save_figure
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import HONEST_VARIANT
 from ml.evaluation import best_honest_model, leakage_comparison, top_events
 from ml.reporting import leakage_comparison_figure
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=[OUTPUT_SCHEMA, "leakage_report"],
     ins={name: dg.AssetIn([OUTPUT_SCHEMA, name]) for name in ("model_metrics", "counterfactual_effects", "leaderboard")},
     group_name="report",

@@ -9,6 +9,7 @@ from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.quality.leakage_guard import latest_guard_rows
 from dagster_project.settings import OUTPUT_SCHEMA, output_locations, outputs_dir
 from dagster_project.tracking import MlflowTracking
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.attribution import position_bucket
 from ml.reporting import attribution_report_figure, counterfactual_figure, summary_text
 
@@ -21,6 +22,7 @@ def build_attribution_report(zoo: ModelInputs, with_truth: bool) -> dg.AssetsDef
     tables = (*FIGURE_TABLES, *SUMMARY_TABLES, *(TRUTH_TABLES if with_truth else ()))
 
     @dg.asset(
+        pool=WAREHOUSE_POOL,
         key=[OUTPUT_SCHEMA, "attribution_report"],
         ins={**zoo.ins(), **{name: dg.AssetIn([OUTPUT_SCHEMA, name]) for name in tables}},
         group_name="report",

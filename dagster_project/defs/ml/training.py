@@ -13,7 +13,7 @@ import torch
 from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
 from dagster_project.settings import OUTPUT_SCHEMA, Source, as_dataclass, config_from_dataclass, dbt_vars
 from dagster_project.tracking import MlflowTracking
-from dagster_project.warehouse import MODEL_IO
+from dagster_project.warehouse import MODEL_IO, WAREHOUSE_POOL
 from ml.data import DEFAULT_MAX_LEN, HONEST_VARIANT, VARIANTS, SequenceData, build_sequence_data
 from ml.evaluation import model_metrics
 from ml.models import build_model
@@ -61,6 +61,7 @@ def data_params(source: Source, quarantine_counts: pd.DataFrame) -> dict[str, st
 
 def build_tensors_asset(variant: str) -> dg.AssetsDefinition:
     @dg.asset(
+        pool=WAREHOUSE_POOL,
         key=tensors_key(variant),
         ins={
             "sequences": dg.AssetIn(dbt_model_key(sequences_model(variant))),
@@ -90,6 +91,7 @@ def build_tensors_asset(variant: str) -> dg.AssetsDefinition:
 
 def build_training_asset(model_name: str, variant: str, source: Source) -> dg.AssetsDefinition:
     @dg.asset(
+        pool=WAREHOUSE_POOL,
         key=model_key(model_name, variant),
         ins={"data": dg.AssetIn(tensors_key(variant)), "quarantine_counts": dg.AssetIn(QUARANTINE_COUNTS)},
         io_manager_key=MODEL_IO,

@@ -6,6 +6,7 @@ import pandas as pd
 from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key
 from dagster_project.defs.ml.training import model_key, tensors_key
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import HONEST_VARIANT, SequenceData
 from ml.training import TrainedModel
 from ml.traits import customer_traits as find_traits
@@ -19,6 +20,7 @@ class TraitsConfig(dg.Config):
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=[OUTPUT_SCHEMA, "customer_traits"],
     ins={
         "item2vec": dg.AssetIn(model_key("item2vec", HONEST_VARIANT)),

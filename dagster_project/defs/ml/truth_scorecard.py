@@ -5,6 +5,7 @@ import pandas as pd
 
 from dagster_project.defs.ml.figures import save_figure
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import HONEST_VARIANT
 from ml.evaluation import best_of_scorecard, scored_effects
 from ml.evaluation import truth_scorecard as score_against_truth
@@ -15,6 +16,7 @@ TRUTH_TABLES = ("simulator_truth", "simulator_position_weights")
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=[OUTPUT_SCHEMA, "truth_scorecard"],
     ins={name: dg.AssetIn([OUTPUT_SCHEMA, name]) for name in (*SCORED_TABLES, *TRUTH_TABLES)},
     group_name="report",

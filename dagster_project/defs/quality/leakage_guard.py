@@ -14,7 +14,7 @@ import pandas as pd
 
 from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
 from dagster_project.settings import GUARD_ENV, OUTPUT_SCHEMA, dbt_vars, journeylift_home
-from dagster_project.warehouse import Warehouse, output_file
+from dagster_project.warehouse import WAREHOUSE_POOL, Warehouse, output_file
 from expectations import GuardReport, leakage_guard
 from ml.data import HONEST_VARIANT
 
@@ -105,6 +105,7 @@ def build_leakage_guard(mode: str) -> dg.AssetChecksDefinition:
         warnings.warn(f"{GUARD_ENV}=warn: the leakage guard reports but does NOT stop training", stacklevel=2)
 
     @dg.asset_check(
+        pool=WAREHOUSE_POOL,
         asset=guarded_asset(),
         name=CHECK_NAME,
         blocking=mode == "block",

@@ -5,6 +5,7 @@ import pandas as pd
 
 from dagster_project.defs.dbt.assets import dbt_model_key
 from dagster_project.settings import OUTPUT_SCHEMA
+from dagster_project.warehouse import WAREHOUSE_POOL
 
 SCREENED_MODEL = "stg_sessions__events_screened"
 
@@ -22,6 +23,7 @@ def quarantine_frame(reasons: pd.Series) -> pd.DataFrame:
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     key=[OUTPUT_SCHEMA, "quarantine_counts"],
     ins={"screened": dg.AssetIn(dbt_model_key(SCREENED_MODEL), metadata={"columns": ["quarantine_reason"]})},
     group_name="quarantine",

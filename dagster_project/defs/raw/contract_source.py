@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_project.defs.raw.contract_check import SourceContractError, check_contract
 from dagster_project.defs.raw.simulators import TRUTH_OUTS
 from dagster_project.settings import OUTPUT_SCHEMA, RAW_SCHEMA, Source, outputs_dir
-from dagster_project.warehouse import Warehouse
+from dagster_project.warehouse import WAREHOUSE_POOL, Warehouse
 from ml.contract import CONTRACT
 
 
@@ -27,7 +27,7 @@ def build_contract_source(source: Source) -> dg.AssetsDefinition:
         for table in CONTRACT
     ]
 
-    @dg.multi_asset(specs=specs, group_name="raw", name="contract_source")
+    @dg.multi_asset(specs=specs, group_name="raw", name="contract_source", pool=WAREHOUSE_POOL)
     def contract_source(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Check the source against the raw contract (tables, columns, types, non-empty); for a
         folder, replace the raw schema's tables with the files (an absent optional table is

@@ -1,10 +1,9 @@
 """The raw assets of the source the settings name, so the UI shows what will run: the simulator
-(with its truth tables, and its partitioned twin for the daily job) or a user's contract tables."""
+(with its truth tables; the sessions domain partitioned by event date) or a user's contract tables."""
 
 import dagster as dg
 
 from dagster_project.defs.raw.contract_source import build_contract_source
-from dagster_project.defs.raw.simulated_event_dates import build_simulated_event_dates
 from dagster_project.defs.raw.simulators import build_simulated_ad_funnel, build_simulated_sessions
 from dagster_project.settings import Source
 from ml.contract import AD_FUNNEL
@@ -15,5 +14,4 @@ def raw_assets(source: Source, event_dates: dg.PartitionsDefinition) -> list[dg.
         return [build_contract_source(source)]
     if source.domain == AD_FUNNEL:
         return [build_simulated_ad_funnel()]
-    # the daily refresh loads the simulation date by date (a partitioned asset)
-    return [build_simulated_sessions(), build_simulated_event_dates(event_dates)]
+    return [build_simulated_sessions(event_dates)]
