@@ -18,6 +18,7 @@ from dagster_project.settings import OUTPUT_SCHEMA, journeylift_home, output_loc
 
 
 INSTANCE_YAML = Path(__file__).parent / "instance.yaml"  # DAGSTER_HOME/dagster.yaml when absent
+LOCK_WAIT_SECONDS = 30
 SIZE_OPS = ("simulated_sessions", "simulated_ad_funnel")  # the simulators whose n_users --users sets
 
 
@@ -52,7 +53,12 @@ def execute_job(tags: dict[str, str], select: str | None = None, users: int | No
     from dagster_project.definitions import defs
     from dagster_project.defs.schedules import JOB_NAME
 
+    from dagster_project.warehouse import Warehouse
+
     prepare_instance()
+    # A notebook holding the file: one line (WarehouseLocked) and no run; another run's steps let
+    # go within seconds, and the pool queues the two runs' steps after that.
+    Warehouse().ensure_writable(wait_seconds=LOCK_WAIT_SECONDS)
     definitions = defs()
     job = definitions.resolve_job_def(JOB_NAME)
     asset_selection = None

@@ -6,7 +6,8 @@ Every piece comes from the folder under `defs/` that produces it:
 
     raw/        the source's raw tables (simulator or a user's contract files, checked first)
     dbt/        dbt's models and tests (incremental ones by event date, the marts whole), its docs
-    quality/    the leakage guard (a blocking Great Expectations check), the quarantine counts
+    quality/    the leakage guard (a blocking Great Expectations check), the quarantine counts,
+                freshness checks on the marts, the scores and the history
     ml/         tensors, training, evaluation, attribution, counterfactuals, report (thin over ml/)
     schedules   the jobs and the daily refresh; resources: warehouse, dbt, MLflow, I/O managers
 """
@@ -20,12 +21,15 @@ from dagster_project.defs.ml.attribution import build_attributions
 from dagster_project.defs.ml.counterfactuals import build_counterfactuals
 from dagster_project.defs.ml.evaluation import build_evaluation_assets
 from dagster_project.defs.ml.faithfulness import build_faithfulness
+from dagster_project.defs.ml.history import attribution_history, estimates_within_previous_interval
 from dagster_project.defs.ml.leaderboard import build_leaderboard
 from dagster_project.defs.ml.leakage_report import leakage_report
 from dagster_project.defs.ml.report import build_attribution_report
+from dagster_project.defs.ml.scoring import build_scoring
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.ml.traits import customer_traits
 from dagster_project.defs.ml.truth_scorecard import truth_scorecard
+from dagster_project.defs.quality.freshness import freshness_definitions
 from dagster_project.defs.quality.leakage_guard import build_leakage_guard
 from dagster_project.defs.quality.quarantine import quarantine_counts
 from dagster_project.defs.raw.source_assets import raw_assets
@@ -50,17 +54,19 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         *zoo.assets(source),
         *build_evaluation_assets(zoo),
         build_leaderboard(zoo),
+        *build_scoring(zoo, source),
         build_attributions(zoo),
         build_counterfactuals(zoo),
         build_faithfulness(zoo),
         ad_effects,
+        attribution_history,
         leakage_report,
         build_attribution_report(zoo, with_truth=simulated),
         *([truth_scorecard] if simulated else []),  # only a simulated source knows the truth
         *([customer_traits] if "item2vec" in settings.model_families else []),
     ]
-    graph = dg.Definitions(assets=assets, asset_checks=[build_leakage_guard(settings.leakage_guard)])
-    return dg.Definitions.merge(graph, jobs_and_schedules(), resources())
+    graph = dg.Definitions(assets=assets, asset_checks=[build_leakage_guard(settings.leakage_guard), estimates_within_previous_interval])
+    return dg.Definitions.merge(graph, freshness_definitions(), jobs_and_schedules(), resources())
 
 
 @dg.definitions

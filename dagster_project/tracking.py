@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import dagster as dg
 import mlflow
+from mlflow.exceptions import MlflowException
 
 from dagster_project.settings import mlflow_dir
 
@@ -19,6 +21,19 @@ from dagster_project.settings import mlflow_dir
 # is read once, here, before `use()` ever sets it: a later run in the same process (another
 # JOURNEYLIFT_HOME) must not inherit the previous run's local store.
 ENVIRONMENT_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
+REGISTERED_MODEL = "journeylift-conversion"  # the registered model every promoted version joins
+ENCODING_ARTIFACT = "encoding.json"  # beside each logged model: its vocabularies and max_len
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """A version of REGISTERED_MODEL loaded to score: its weights and how it reads journeys."""
+
+    version: str
+    model_name: str
+    run_id: str
+    model: object
+    encoding: dict
 
 
 class MlflowTracking(dg.ConfigurableResource):
@@ -64,3 +79,35 @@ class MlflowTracking(dg.ConfigurableResource):
         }
         with mlflow.start_run(run_name=run_name, tags=all_tags) as run:
             yield run
+
+    def client(self) -> mlflow.MlflowClient:
+        self.use()
+        return mlflow.MlflowClient(tracking_uri=self.resolved_uri(), registry_uri=self.resolved_uri())
+
+    def version_of_run(self, run_id: str) -> str | None:
+        """The REGISTERED_MODEL version registered from MLflow run `run_id`, if any."""
+        versions = self.client().search_model_versions(f"name = '{REGISTERED_MODEL}' and run_id = '{run_id}'")
+        return str(max(int(v.version) for v in versions)) if versions else None
+
+    def alias_version(self, alias: str) -> str | None:
+        """The version `alias` points at (None when the alias or the model does not exist)."""
+        try:
+            return str(self.client().get_model_version_by_alias(REGISTERED_MODEL, alias).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, alias: str, version: str) -> None:
+        self.client().set_registered_model_alias(REGISTERED_MODEL, alias, version)
+
+    def load_version(self, version: str) -> RegisteredVersion:
+        """Version `version` of REGISTERED_MODEL with its encoding, ready to score."""
+        client = self.client()
+        model_version = client.get_model_version(REGISTERED_MODEL, version)
+        run = client.get_run(model_version.run_id)
+        return RegisteredVersion(
+            version=str(version),
+            model_name=run.data.tags.get("model", "unknown"),
+            run_id=model_version.run_id,
+            model=mlflow.pytorch.load_model(f"models:/{REGISTERED_MODEL}/{version}"),
+            encoding=mlflow.artifacts.load_dict(f"runs:/{model_version.run_id}/{ENCODING_ARTIFACT}"),
+        )

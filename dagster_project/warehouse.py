@@ -18,6 +18,7 @@ queue instead of colliding; a process outside Dagster that holds the file (a not
 """
 
 import re
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -75,11 +76,19 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.close()
 
-    def ensure_writable(self) -> None:
-        """Raise WarehouseLocked now when another process holds the file (before dbt starts, whose
-        own error would be a page of log)."""
-        with self.connect():
-            pass
+    def ensure_writable(self, wait_seconds: float = 0.0) -> None:
+        """Raise WarehouseLocked when another process holds the file (before dbt starts, whose own
+        error would be a page of log), after waiting up to `wait_seconds` for it to let go (another
+        run's step holds it for seconds at a time; a notebook holds it until closed)."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                with self.connect():
+                    return
+            except WarehouseLocked:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
 
     def read_table(self, schema: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
         """`schema.table` (only `columns`, when given) as a frame."""
@@ -132,9 +141,10 @@ def holds_vectors(frame: pd.DataFrame) -> bool:
     )
 
 
-def output_file(name: str, frame: pd.DataFrame) -> Path:
-    """outputs/<name>.csv, or .parquet for a table of vectors: the output table's file copy."""
-    path = outputs_dir() / f"{name}.{'parquet' if holds_vectors(frame) else 'csv'}"
+def output_file(name: str, frame: pd.DataFrame, parquet: bool = False) -> Path:
+    """outputs/<name>.csv, or .parquet for a table of vectors (or when asked): the output table's
+    file copy."""
+    path = outputs_dir() / f"{name}.{'parquet' if parquet or holds_vectors(frame) else 'csv'}"
     if path.suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:
@@ -156,8 +166,9 @@ def table_metadata(frame: pd.DataFrame, relation: str, preview_rows: int = PREVI
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
     """Asset `[schema, table]` <-> warehouse table `schema.table`; output tables (schema
-    `journeylift`) are also copied to outputs/ (`output_file`). An output's definition metadata
-    `preview_rows` sets the preview's length; an input's `columns` selects columns."""
+    `journeylift`) are also copied to outputs/ (`output_file`; as Parquet when the definition
+    metadata says `file_format: parquet`). An output's definition metadata `preview_rows` sets
+    the preview's length; an input's `columns` selects columns."""
 
     warehouse: dg.ResourceDependency[Warehouse]
 
@@ -180,7 +191,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         preview_rows = int((context.definition_metadata or {}).get("preview_rows", PREVIEW_ROWS))
         metadata = table_metadata(obj, f"{schema}.{table}", preview_rows)
         if schema == OUTPUT_SCHEMA:
-            metadata["file"] = dg.MetadataValue.path(str(output_file(table, obj)))
+            parquet = (context.definition_metadata or {}).get("file_format") == "parquet"
+            metadata["file"] = dg.MetadataValue.path(str(output_file(table, obj, parquet)))
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:

@@ -20,6 +20,17 @@ from ml.evaluation.metrics import (
     predict_proba,
     score_predictions,
 )
+from ml.evaluation.scoring import (
+    CHALLENGER,
+    CHAMPION,
+    ChampionDecision,
+    champion_decision,
+    encoding_dict,
+    journeys_to_score,
+    recent_test_journeys,
+    score_journeys,
+    window_auc,
+)
 from ml.evaluation.truth import (
     METRIC_DIRECTIONS,
     SCORECARD_COLUMNS,
@@ -32,6 +43,15 @@ from ml.evaluation.truth import (
 )
 
 __all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "ChampionDecision",
+    "champion_decision",
+    "encoding_dict",
+    "journeys_to_score",
+    "recent_test_journeys",
+    "score_journeys",
+    "window_auc",
     "CAUSALMTA_CRITEO",
     "causalmta_comparison",
     "short_journeys",

@@ -9,9 +9,23 @@ from ml.reporting.plots import (
     literature_comparison_figure,
     scorecard_figure,
 )
+from ml.reporting.history import (
+    HISTORY_COLUMNS,
+    append_history,
+    history_figure,
+    history_rows,
+    interval_departures,
+    window_end,
+)
 from ml.reporting.summary import SUMMARY_TABLES, quarantine_lines, summary_model, summary_text
 
 __all__ = [
+    "HISTORY_COLUMNS",
+    "append_history",
+    "history_figure",
+    "history_rows",
+    "interval_departures",
+    "window_end",
     "SUMMARY_TABLES",
     "attribution_report_figure",
     "counterfactual_figure",

@@ -1,7 +1,7 @@
 """Every dbt model as a Dagster asset (dbt tests become its asset checks), in two sets, and the one
 way Python assets name a dbt model's asset: `dbt_model_key`.
 
-- `dbt_event_dates`: the incremental models and the views they read (EVENT_DATE_MODELS),
+- `dbt_event_dates`: the incremental models and the views they read (`event_date_models`),
   partitioned by event date: a run passes its dates to dbt (dagster_project/partitions.py), a
   backfill passes its whole range in one run (BackfillPolicy.single_run: one DuckDB writer,
   dates in order).
@@ -26,11 +26,31 @@ from dagster_project.warehouse import WAREHOUSE_IO, WAREHOUSE_POOL, Warehouse
 
 LABELS_MODEL = "fct_journey_labels"
 STORES_MODEL = "dim_stores"
-# The incremental models and every model they read (views that cost nothing to rebuild, and
-# int_users_split, which sits between two of them), so the two sets never interleave.
-EVENT_DATE_MODELS = "+config.materialized:incremental"
 # Every singular test (dbt/tests) also reads a model of the other set: they run with the marts.
 SINGULAR_TESTS_WITH_THE_MARTS = ["--exclude", "test_type:singular"]
+
+
+def event_date_models(manifest: dict) -> set[str]:
+    """The incremental models and every model they read (views that cost nothing to rebuild, and
+    int_users_split, which sits between two of them), so the two sets never interleave."""
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    chosen, stack = set(), [uid for uid, node in models.items() if node["config"]["materialized"] == "incremental"]
+    while stack:
+        uid = stack.pop()
+        if uid in models and uid not in chosen:
+            chosen.add(uid)
+            stack.extend(models[uid]["depends_on"]["nodes"])
+    return chosen
+
+
+def model_selection(partitioned: bool) -> str:
+    """The dbt selection of one set, by name. Both sets are named, never excluded: dbt drops a test
+    from a run when any model it reads is excluded, and the singular tests read both sets."""
+    manifest = json.loads(journeylift_dbt.manifest_path.read_text())
+    chosen = event_date_models(manifest)
+    names = [node["name"] for uid, node in manifest["nodes"].items()
+             if node["resource_type"] == "model" and (uid in chosen) == partitioned]
+    return " ".join(sorted(names))
 
 
 def sequences_model(variant: str) -> str:
@@ -54,7 +74,7 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
 
     @dbt_assets(
         manifest=journeylift_dbt.manifest_path,
-        select=EVENT_DATE_MODELS,
+        select=model_selection(partitioned=True),
         dagster_dbt_translator=translator,
         io_manager_key=WAREHOUSE_IO,
         partitions_def=partitions_def,
@@ -77,7 +97,7 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
 
     @dbt_assets(
         manifest=journeylift_dbt.manifest_path,
-        exclude=EVENT_DATE_MODELS,
+        select=model_selection(partitioned=False),
         dagster_dbt_translator=translator,
         io_manager_key=WAREHOUSE_IO,
         pool=WAREHOUSE_POOL,

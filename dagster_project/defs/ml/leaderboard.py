@@ -8,14 +8,11 @@ from dagster_project.defs.ml.figures import save_figure
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.quality.leakage_guard import guard_passed
 from dagster_project.settings import OUTPUT_SCHEMA
-from dagster_project.tracking import MlflowTracking
+from dagster_project.tracking import REGISTERED_MODEL, MlflowTracking
 from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import HONEST_VARIANT
 from ml.evaluation import leaderboard, leaderboard_row, promotion_candidate
 from ml.reporting import leaderboard_figure
-
-REGISTERED_MODEL_NAME = "journeylift-conversion"
-
 
 def build_leaderboard(zoo: ModelInputs) -> dg.AssetsDefinition:
     @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "leaderboard"], ins=zoo.ins(), group_name="evaluation", kinds={"mlflow"},
@@ -35,8 +32,8 @@ def build_leaderboard(zoo: ModelInputs) -> dg.AssetsDefinition:
         version = None
         if promotion.model is not None:
             mlflow_tracking.use()
-            version = mlflow.register_model(model_uris[(promotion.model, HONEST_VARIANT)], REGISTERED_MODEL_NAME).version
-            context.log.info(f"registered {REGISTERED_MODEL_NAME} v{version}: {promotion.reason}")
+            version = mlflow.register_model(model_uris[(promotion.model, HONEST_VARIANT)], REGISTERED_MODEL).version
+            context.log.info(f"registered {REGISTERED_MODEL} v{version}: {promotion.reason}")
         else:
             context.log.warning(f"no model registered: {promotion.reason}")
         table = pd.concat([pd.DataFrame({"run_id": context.run_id}, index=board.index), board], axis=1)

@@ -12,10 +12,10 @@ import torch
 
 from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
 from dagster_project.settings import OUTPUT_SCHEMA, Source, as_dataclass, config_from_dataclass, dbt_vars
-from dagster_project.tracking import MlflowTracking
+from dagster_project.tracking import ENCODING_ARTIFACT, MlflowTracking
 from dagster_project.warehouse import MODEL_IO, WAREHOUSE_POOL
 from ml.data import DEFAULT_MAX_LEN, HONEST_VARIANT, VARIANTS, SequenceData, build_sequence_data
-from ml.evaluation import model_metrics
+from ml.evaluation import encoding_dict, model_metrics
 from ml.models import build_model
 from ml.training import TrainConfig, TrainedModel, train_model
 
@@ -152,6 +152,7 @@ def _log_run(result, metrics, train_config, model_options, model_name, variant, 
         mlflow.log_metrics({f"{row.split}_auc": row.auc, f"{row.split}_log_loss": row.log_loss,
                             f"{row.split}_ece": row.ece})
     mlflow.log_metrics({"best_epoch": result.best_epoch, "train_seconds": result.train_seconds})
+    mlflow.log_dict(encoding_dict(data.vocabularies, data.max_len), ENCODING_ARTIFACT)  # to score later days
     return mlflow.pytorch.log_model(
         result.model,
         name="model",
