@@ -15,6 +15,7 @@ from datetime import datetime
 
 import dagster as dg
 
+PARTITION_TAG = "dagster/partition"
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
@@ -46,12 +47,21 @@ def partition_dbt_vars(start: datetime, end: datetime) -> dict[str, str]:
     return {"partition_start": start.strftime("%Y-%m-%d"), "partition_end": end.strftime("%Y-%m-%d")}
 
 
-def run_dbt_vars(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """The partition vars of the run (none when it covers every date: a full build)."""
-    if covers_every_partition(context.assets_def.partitions_def, context.partition_key_range):
+def run_dbt_vars(tags: dict[str, str], partitions_def: dg.TimeWindowPartitionsDefinition) -> dict[str, str]:
+    """The partition vars of a run, from its tags: its dates (a partition, or a range of them),
+    or none when it covers every date (a full build) or names no date. Read from the run, not the
+    asset, so the unpartitioned marts' dbt tests check the same dates the incremental models built."""
+    if PARTITION_RANGE_START_TAG in tags:
+        selected = dg.PartitionKeyRange(tags[PARTITION_RANGE_START_TAG], tags[PARTITION_RANGE_END_TAG])
+    elif PARTITION_TAG in tags:
+        selected = dg.PartitionKeyRange(tags[PARTITION_TAG], tags[PARTITION_TAG])
+    else:
         return {}
-    window = context.partition_time_window
-    return partition_dbt_vars(window.start, window.end)
+    if covers_every_partition(partitions_def, selected):
+        return {}
+    start = partitions_def.time_window_for_partition_key(selected.start).start
+    end = partitions_def.time_window_for_partition_key(selected.end).end
+    return partition_dbt_vars(start, end)
 
 
 def window_dates(window: dg.TimeWindow) -> tuple[datetime, datetime]:

@@ -1,6 +1,6 @@
 {#-
     Event-date partitions (README "Daily refresh and backfill"). Dagster's
-    journeylift_daily job passes the vars partition_start and partition_end
+    journeylift job, run for some dates, passes the vars partition_start and partition_end
     (dates 'YYYY-MM-DD', the end excluded); the incremental staging and
     intermediate models then process those dates only. Without them (both
     null, the default) every model is rebuilt whole over every date, exactly

@@ -86,7 +86,7 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
         """The screened events and the journeys built from them for the run's event dates
         (incremental: those dates' rows replaced, journeys crossing midnight re-derived whole);
         every date at once when the run covers them all."""
-        partition_vars = run_dbt_vars(context)
+        partition_vars = run_dbt_vars(context.run.tags, partitions_def)
         dates = f"{partition_vars['partition_start']} to {partition_vars['partition_end']} (end excluded)" \
             if partition_vars else "every date (a full build)"
         context.log.info(f"dbt for event dates {dates}")
@@ -105,9 +105,13 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
     )
     def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
         """The marts (journey labels, the sequences of each variant, the ad experiment's journeys),
-        the quarantine view and the store dimension, built whole and tested by `dbt build`."""
+        the quarantine view and the store dimension, built whole and tested by `dbt build` (on a
+        run of some dates, the tests that reconcile the screen check those dates)."""
         warehouse.ensure_writable()
-        yield from dbt.cli(dbt_build_args(source.dbt_vars()), context=context).stream()
+        partition_vars = run_dbt_vars(context.run.tags, partitions_def)
+        dbt_vars = {**source.dbt_vars(), **partition_vars}
+        args = dbt_partition_args(dbt_vars) if partition_vars else dbt_build_args(dbt_vars)
+        yield from dbt.cli(args, context=context).stream()
 
     return [dbt_event_dates, dbt_models]
 
