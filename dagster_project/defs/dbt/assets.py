@@ -43,6 +43,7 @@ def event_date_models(manifest: dict) -> set[str]:
     return chosen
 
 
+@cache
 def model_selection(partitioned: bool) -> str:
     """The dbt selection of one set, by name. Both sets are named, never excluded: dbt drops a test
     from a run when any model it reads is excluded, and the singular tests read both sets."""
@@ -72,6 +73,17 @@ def dbt_partition_args(dbt_vars: dict) -> list[str]:
 def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The dbt project's two asset sets for `source` (it passes the vars a source needs)."""
 
+    def run_args(context: dg.AssetExecutionContext, warehouse: Warehouse) -> list[str]:
+        """`dbt build` with the source's vars and the run's dates (none over every date), once the
+        warehouse is free."""
+        partition_vars = run_dbt_vars(context.run.tags, partitions_def)
+        dates = f"{partition_vars['partition_start']} to {partition_vars['partition_end']} (end excluded)" \
+            if partition_vars else "every date (a full build)"
+        context.log.info(f"dbt for event dates {dates}")
+        warehouse.ensure_writable()
+        dbt_vars = {**source.dbt_vars(), **partition_vars}
+        return dbt_partition_args(dbt_vars) if partition_vars else dbt_build_args(dbt_vars)
+
     @dbt_assets(
         manifest=journeylift_dbt.manifest_path,
         select=model_selection(partitioned=True),
@@ -86,14 +98,7 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
         """The screened events and the journeys built from them for the run's event dates
         (incremental: those dates' rows replaced, journeys crossing midnight re-derived whole);
         every date at once when the run covers them all."""
-        partition_vars = run_dbt_vars(context.run.tags, partitions_def)
-        dates = f"{partition_vars['partition_start']} to {partition_vars['partition_end']} (end excluded)" \
-            if partition_vars else "every date (a full build)"
-        context.log.info(f"dbt for event dates {dates}")
-        warehouse.ensure_writable()
-        dbt_vars = {**source.dbt_vars(), **partition_vars}
-        args = dbt_partition_args(dbt_vars) if partition_vars else dbt_build_args(dbt_vars)
-        yield from dbt.cli([*args, *SINGULAR_TESTS_WITH_THE_MARTS], context=context).stream()
+        yield from dbt.cli([*run_args(context, warehouse), *SINGULAR_TESTS_WITH_THE_MARTS], context=context).stream()
 
     @dbt_assets(
         manifest=journeylift_dbt.manifest_path,
@@ -107,11 +112,7 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
         """The marts (journey labels, the sequences of each variant, the ad experiment's journeys),
         the quarantine view and the store dimension, built whole and tested by `dbt build` (on a
         run of some dates, the tests that reconcile the screen check those dates)."""
-        warehouse.ensure_writable()
-        partition_vars = run_dbt_vars(context.run.tags, partitions_def)
-        dbt_vars = {**source.dbt_vars(), **partition_vars}
-        args = dbt_partition_args(dbt_vars) if partition_vars else dbt_build_args(dbt_vars)
-        yield from dbt.cli(args, context=context).stream()
+        yield from dbt.cli(run_args(context, warehouse), context=context).stream()
 
     return [dbt_event_dates, dbt_models]
 
