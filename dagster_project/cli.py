@@ -18,6 +18,9 @@ from dagster_project.settings import OUTPUT_SCHEMA, journeylift_home, output_loc
 
 
 INSTANCE_YAML = Path(__file__).parent / "instance.yaml"  # DAGSTER_HOME/dagster.yaml when absent
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFINITIONS_MODULE = "dagster_project.definitions"
+CODE_LOCATION = "journeylift"  # workspace.yaml's location_name: runs the CLI starts belong to its job
 LOCK_WAIT_SECONDS = 30
 SIZE_OPS = ("simulated_sessions", "simulated_ad_funnel")  # the simulators whose n_users --users sets
 
@@ -45,14 +48,68 @@ def failure_lines(result) -> list[str]:
     return lines
 
 
+def launch_run(instance, tags: dict[str, str], run_config: dict, asset_selection=None):
+    """Create a run of the journeylift job as the UI does, from the code location `journeylift`
+    (the name workspace.yaml gives it), then execute it in this process: the run belongs to the
+    job (its Runs tab, the overview timeline, "Re-execute"), and its logs stream to this terminal."""
+    from dagster._utils.hosted_user_process import recon_job_from_origin
+    from dagster._core.definitions.selector import JobSubsetSelector
+    from dagster._core.execution.api import execute_run
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.utils import make_new_run_id
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+
+    from dagster_project.defs.schedules import JOB_NAME
+
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=DEFINITIONS_MODULE,
+                             working_directory=str(REPO_ROOT)),
+        location_name=CODE_LOCATION,
+    )
+    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as process_context:
+        location = process_context.create_request_context().get_code_location(CODE_LOCATION)
+        (repository,) = location.get_repositories().values()
+        remote_job = location.get_job(JobSubsetSelector(
+            location_name=CODE_LOCATION, repository_name=repository.name, job_name=JOB_NAME,
+            op_selection=None, asset_selection=asset_selection,
+        ))
+        plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
+                                           known_state=None, instance=instance)
+        run_id = make_new_run_id()
+        tags = {name: value.replace("{run_id}", run_id) for name, value in tags.items()}
+        run = instance.create_run(
+            job_name=JOB_NAME, run_id=run_id, run_config=run_config, resolved_op_selection=None,
+            step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute, status=None,
+            op_selection=None, root_run_id=None, parent_run_id=None, tags={**remote_job.tags, **tags},
+            job_snapshot=remote_job.job_snapshot, execution_plan_snapshot=plan.execution_plan_snapshot,
+            parent_job_snapshot=remote_job.parent_job_snapshot,
+            remote_job_origin=remote_job.get_remote_origin(), job_code_origin=remote_job.get_python_origin(),
+            asset_selection=frozenset(asset_selection) if asset_selection else None,
+            asset_check_selection=None, asset_graph=repository.asset_graph,
+        )
+    return execute_run(recon_job_from_origin(run.job_code_origin), run, instance)
+
+
+def mlflow_tags() -> dict[str, str]:
+    """The run's links into MLflow: the experiment, and its runs that this Dagster run records
+    (each MLflow run carries the tag `dagster.run_id`; `{run_id}` is filled in at launch)."""
+    from dagster_project.tracking import MlflowTracking, experiment_url
+
+    experiment = experiment_url(MlflowTracking().use())
+    return {"mlflow/experiment": experiment,
+            "mlflow/runs": experiment + "?searchFilter=tags.%60dagster.run_id%60%3D%27{run_id}%27"}
+
+
 def execute_job(tags: dict[str, str], select: str | None = None, users: int | None = None):
     """Run the journeylift job (the assets `select` names, in Dagster's selection syntax; every
-    asset by default) in process against the persistent Dagster instance; the result."""
+    asset by default) in this process against the persistent Dagster instance, as a run of the
+    job (see launch_run); the result."""
     import dagster as dg
 
     from dagster_project.definitions import defs
     from dagster_project.defs.schedules import JOB_NAME
-
     from dagster_project.warehouse import Warehouse
 
     prepare_instance()
@@ -73,11 +130,10 @@ def execute_job(tags: dict[str, str], select: str | None = None, users: int | No
         present = {node.name for node in job.graph.node_defs}
         run_config["ops"] = {op: {"config": {"n_users": users}} for op in SIZE_OPS if op in present}
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, run_config=run_config, tags=tags,
-                                        asset_selection=asset_selection, raise_on_error=False)
+        result = launch_run(instance, {**tags, **mlflow_tags()}, run_config, asset_selection)
     if not result.success:
         print("\n".join(failure_lines(result)), file=sys.stderr)
-        print("journeylift: see `make dev` for the run's logs", file=sys.stderr)
+        print(f"journeylift: see the run's logs in `make dev`: http://127.0.0.1:3000/runs/{result.run_id}", file=sys.stderr)
     return result
 
 

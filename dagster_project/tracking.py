@@ -7,13 +7,21 @@ MLflow's own credential variables); nothing secret lives in the repo.
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import tempfile
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
 import mlflow
+import numpy as np
 from mlflow.exceptions import MlflowException
+from mlflow.models import ModelSignature
+from mlflow.types import Schema, TensorSpec
 
 from dagster_project.settings import mlflow_dir
 
@@ -23,6 +31,63 @@ from dagster_project.settings import mlflow_dir
 ENVIRONMENT_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
 REGISTERED_MODEL = "journeylift-conversion"  # the registered model every promoted version joins
 ENCODING_ARTIFACT = "encoding.json"  # beside each logged model: its vocabularies and max_len
+
+
+#: The MLflow UI `make dev` serves; links in Dagster's metadata and run tags point there.
+MLFLOW_UI_URL = os.environ.get("JOURNEYLIFT_MLFLOW_UI", "http://127.0.0.1:5000").rstrip("/")
+#: MLflow 3 opens an experiment on its GenAI pages unless it is tagged for model development.
+EXPERIMENT_TAGS = {
+    "mlflow.experimentKind": "custom_model_development",
+    "mlflow.note.content": "journeylift: one run per model x variant (params, per-epoch metrics, the model, "
+                           "figures); the leaderboard registers the best honest model as "
+                           f"`{REGISTERED_MODEL}`, aliases `challenger` and `champion`.",
+}
+
+
+def journey_signature(data) -> ModelSignature:
+    """The tensors a model reads (a JourneyBatch: categorical ids, numeric features, the mask) and
+    what it returns, for `data`'s feature sizes."""
+    return ModelSignature(
+        inputs=Schema([
+            TensorSpec(np.dtype("int64"), (-1, -1, data.spec.n_categorical), "categorical"),
+            TensorSpec(np.dtype("float32"), (-1, -1, data.spec.n_numeric), "numeric"),
+            TensorSpec(np.dtype("bool"), (-1, -1), "mask"),
+        ]),
+        outputs=Schema([TensorSpec(np.dtype("float32"), (-1,), "conversion_logit")]),
+    )
+
+
+def journey_example(data, n: int = 2) -> dict[str, np.ndarray]:
+    """The first `n` test journeys of `data` as the signature's tensors."""
+    from ml.data.batching import collate_journeys
+
+    test = np.flatnonzero(data.split == "test")[:n]
+    batch = collate_journeys(data, test if len(test) else np.arange(min(n, data.n_journeys)))
+    return {"categorical": batch.categorical.numpy(), "numeric": batch.numeric.numpy(), "mask": batch.mask.numpy()}
+
+
+@contextmanager
+def quiet_serving_check():
+    """Silence MLflow's one warning that the PyTorch flavor cannot serve a dict input example."""
+    model_logger = logging.getLogger("mlflow.models.model")
+    level = model_logger.level
+    model_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        model_logger.setLevel(level)
+
+
+def run_url(experiment_id: str, run_id: str) -> str:
+    return f"{MLFLOW_UI_URL}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+def experiment_url(experiment_id: str) -> str:
+    return f"{MLFLOW_UI_URL}/#/experiments/{experiment_id}"
+
+
+def model_version_url(version: str) -> str:
+    return f"{MLFLOW_UI_URL}/#/models/{REGISTERED_MODEL}/versions/{version}"
 
 
 @dataclass(frozen=True)
@@ -49,8 +114,8 @@ class MlflowTracking(dg.ConfigurableResource):
             or f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
         )
 
-    def use(self) -> None:
-        """Point the mlflow client (tracking and registry) at this store and experiment."""
+    def use(self) -> str:
+        """Point the mlflow client (tracking and registry) at this store and experiment; its id."""
         uri = self.resolved_uri()
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
@@ -58,15 +123,23 @@ class MlflowTracking(dg.ConfigurableResource):
             artifacts = None
             if uri.startswith("sqlite:///"):
                 artifacts = (mlflow_dir() / "artifacts").as_uri()
-            mlflow.create_experiment(self.experiment, artifact_location=artifacts)
-        mlflow.set_experiment(self.experiment)
+            mlflow.create_experiment(self.experiment, artifact_location=artifacts, tags=EXPERIMENT_TAGS)
+        experiment = mlflow.set_experiment(self.experiment)
+        if experiment.tags.get("mlflow.experimentKind") is None:  # created before journeylift tagged it
+            for tag, value in EXPERIMENT_TAGS.items():
+                mlflow.set_experiment_tag(tag, value)
+        return experiment.experiment_id
 
-    def log_figures(self, run_ids, paths, artifact_path: str = "figures") -> None:
-        """Attach figures to existing MLflow runs (e.g. each model's training run)."""
+    def log_figures(self, run_id: str, figures: Mapping[str, Path], artifact_path: str = "figures") -> None:
+        """Attach figures to an existing MLflow run (e.g. a model's training run) under stable
+        names: the same name in every model's run (`counterfactuals.png`, not one per model), so
+        MLflow's Compare lines them up. `figures`: artifact file name -> the PNG on disk."""
         client = mlflow.MlflowClient(tracking_uri=self.resolved_uri())
-        for run_id in run_ids:
-            for path in paths:
-                client.log_artifact(run_id, path, artifact_path=artifact_path)
+        with tempfile.TemporaryDirectory() as folder:
+            for name, path in figures.items():
+                stable = Path(folder) / name
+                shutil.copyfile(path, stable)
+                client.log_artifact(run_id, str(stable), artifact_path=artifact_path)
 
     @contextmanager
     def start_run(self, context: dg.AssetExecutionContext, run_name: str, tags: dict | None = None):
@@ -79,6 +152,17 @@ class MlflowTracking(dg.ConfigurableResource):
         }
         with mlflow.start_run(run_name=run_name, tags=all_tags) as run:
             yield run
+
+    def run_url(self, run_id: str) -> str:
+        """The MLflow UI's page of run `run_id` (of this experiment)."""
+        return run_url(self.use(), run_id)
+
+    def describe_version(self, version: str, description: str, tags: dict[str, str] | None = None) -> None:
+        """Say on a registered version why it is there (the promotion rule's reason)."""
+        client = self.client()
+        client.update_model_version(REGISTERED_MODEL, version, description=description)
+        for key, value in (tags or {}).items():
+            client.set_model_version_tag(REGISTERED_MODEL, version, key, value)
 
     def client(self) -> mlflow.MlflowClient:
         self.use()

@@ -103,6 +103,21 @@ class Warehouse(dg.ConfigurableResource):
                 [schema, table],
             ).fetchall()[0][0] > 0
 
+    def relation_facts(self, relations) -> dict[tuple[str, str], tuple[int, list[tuple[str, str]]]]:
+        """(schema, table) -> (row count, [(column, type)]) for each of `relations` that exists
+        (tables and views), over one read-only connection."""
+        facts = {}
+        with self.connect(read_only=True) as con:
+            for schema, table in relations:
+                columns = con.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = ? and table_name = ? order by ordinal_position", [schema, table],
+                ).fetchall()
+                if columns:
+                    rows = con.sql(f"select count(*) from {_quoted(schema)}.{_quoted(table)}").fetchall()[0][0]
+                    facts[(schema, table)] = (int(rows), [(str(c), str(t)) for c, t in columns])
+        return facts
+
     def drop_tables(self, schema: str, tables) -> None:
         """Drop `schema.<table>` for each of `tables` where it exists (a stale table of another source)."""
         with self.connect() as con:

@@ -3,6 +3,7 @@
 from ml.reporting.plots import (
     attribution_report_figure,
     counterfactual_figure,
+    effects_figure,
     faithfulness_figure,
     leaderboard_figure,
     leakage_comparison_figure,
@@ -17,7 +18,7 @@ from ml.reporting.history import (
     interval_departures,
     window_end,
 )
-from ml.reporting.summary import SUMMARY_TABLES, quarantine_lines, summary_model, summary_text
+from ml.reporting.summary import SUMMARY_TABLES, effect_rows, experiment_row, quarantine_lines, summary_model, summary_text
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -29,6 +30,9 @@ __all__ = [
     "SUMMARY_TABLES",
     "attribution_report_figure",
     "counterfactual_figure",
+    "effect_rows",
+    "effects_figure",
+    "experiment_row",
     "faithfulness_figure",
     "leaderboard_figure",
     "leakage_comparison_figure",

@@ -30,11 +30,12 @@ def attribution_report_figure(
     by_lift = event_types.sort_values("lift")
 
     ax = axes[0, 0]
-    colors = np.where(by_lift["lift"] >= 1.0, "tab:green", "tab:red")
-    ax.barh(by_lift["event"], by_lift["lift"], color=colors)
+    # One neutral colour: a lift below 1 is less credit in converted journeys, not harm (the
+    # effects figure says which way an event moves conversion).
+    ax.barh(by_lift["event"], by_lift["lift"], color="tab:blue")
     ax.axvline(1.0, color="grey", lw=1, ls="--")
-    ax.set_title("Event-type lift (mean score converted / not converted)")
-    ax.set_xlabel("lift")
+    ax.set_title("Event-type lift: mean share in converted / in not-converted journeys")
+    ax.set_xlabel("lift (1 = the same share either way; not an effect on conversion)")
 
     ax = axes[0, 1]
     pos = positions.set_index("position_bucket").reindex(list(POSITION_BUCKETS)).dropna(subset=["lift"])
@@ -66,6 +67,41 @@ def attribution_report_figure(
     fig.colorbar(image, ax=ax, shrink=0.8)
 
     fig.suptitle(title, fontsize=14)
+    fig.tight_layout()
+    return fig
+
+
+def effects_figure(effects: pd.DataFrame, experiment: pd.Series | None, title: str) -> plt.Figure:
+    """The headline: remove-and-re-predict effects in probability points with 95% intervals, the
+    simulator's truth beside each where known, hollow where the interval spans zero; the
+    randomized holdout's ad effect below them.
+
+    effects:    label, effect, ci_low, ci_high, true_effect (NaN without truth); the summary's rows
+    experiment: effect, ci_low, ci_high[, true_effect] of the holdout, or None
+    """
+    frame = effects.sort_values("effect", kind="stable")
+    labels, rows = list(frame["label"]), [frame[["effect", "ci_low", "ci_high", "true_effect"]]]
+    if experiment is not None:
+        labels.append("ad effect, randomized holdout")
+        rows.append(pd.DataFrame([experiment.reindex(["effect", "ci_low", "ci_high", "true_effect"])]))
+    values = 100 * pd.concat(rows, ignore_index=True).astype(float)
+    y = np.arange(len(values))
+    spans = (values["ci_low"] <= 0) & (values["ci_high"] >= 0)
+    fig, ax = plt.subplots(figsize=(10, 0.5 * len(values) + 2))
+    err = np.vstack([values["effect"] - values["ci_low"], values["ci_high"] - values["effect"]])
+    ax.errorbar(values["effect"], y, xerr=err, fmt="none", ecolor="tab:blue", capsize=3)
+    ax.scatter(values.loc[~spans, "effect"], y[~spans], color="tab:blue", zorder=3, label="estimate, 95% interval")
+    ax.scatter(values.loc[spans, "effect"], y[spans], facecolors="white", edgecolors="tab:blue", zorder=3,
+               label="estimate whose interval spans 0")
+    if values["true_effect"].notna().any():
+        ax.scatter(values["true_effect"], y, marker="x", color="black", zorder=4, label="simulator truth")
+    if experiment is not None:
+        ax.axhline(len(values) - 1.5, color="lightgrey", lw=1)
+    ax.axvline(0.0, color="grey", lw=1, ls="--")
+    ax.set_yticks(y, labels)
+    ax.set_xlabel("effect on p(convert), probability points (with the events - without them)")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -1,26 +1,51 @@
 """The short summary a run ends with, written from its output tables.
 
 :func:`summary_text` takes the tables by name (design.md's output tables, plus leakage_guard,
-quarantine_counts, leaderboard, leakage_report, ad_effects and truth_scorecard); a table that
-is absent (None) leaves its block out, so it reads the outputs of any source and any run.
+quarantine_counts, leaderboard, leakage_report, ad_effects, model_promotion and
+truth_scorecard); a table that is absent (None) leaves its block out, so it reads the outputs of
+any source and any run.
+
+What a person reads first is the headline (:func:`headline_lines`): effects in probability
+points with their intervals, each next to the simulator's truth where there is one and flagged
+where the interval spans zero, then which model is registered and by which rule. Shares and
+lifts come after, with what they mean.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ml.data import HONEST_VARIANT
-from ml.estimands import AD_EXPERIMENT_EXPOSED, EXPERIMENT_MODEL, REMOVE_AD_EVENTS, SWAP_AD_EVENTS
-from ml.evaluation import best_honest_model, best_of_scorecard
+from ml.estimands import (
+    AD_EXPERIMENT_EXPOSED,
+    COUNTERFACTUAL_METHOD,
+    EXPERIMENT_MODEL,
+    REMOVE_AD_EVENTS,
+    REMOVE_EVENT_PREFIX,
+    SWAP_AD_EVENTS,
+)
+from ml.evaluation import best_honest_model, best_of_scorecard, promotion_candidate
+from ml.evaluation.leaderboard import COUNT_BASELINE
 
 SUMMARY_METHOD = "grad_x_input"
 #: The tables :func:`summary_text` reads, when they exist.
 SUMMARY_TABLES: tuple[str, ...] = (
     "model_metrics", "leakage_guard", "quarantine_counts", "leaderboard", "event_type_attribution",
     "leakage_report", "simulator_truth", "counterfactual_effects", "ad_effects", "truth_scorecard",
+    "model_promotion",
 )
+#: How the headline names an interval that holds zero.
+SPANS_ZERO = "interval spans 0"
+#: The truth-scorecard metric that scores a model's remove-and-re-predict ranking.
+COUNTERFACTUAL_RANKING_METRIC = "spearman_counterfactual_vs_truth"
+#: The one line that says what a share and a lift are (the figure's caption says the same).
+LIFT_MEANING = ("share = the part of one journey's prediction the method gives an event (normalized within the "
+                "journey); lift = an event type's mean share in converted journeys over its mean share in "
+                "journeys that did not convert. Below 1 means the model leans on it less where journeys "
+                "convert, not that the event lowers conversion: the effects above say which way it moves it.")
 
 
 def summary_model(board: pd.DataFrame) -> str | None:
@@ -28,6 +53,146 @@ def summary_model(board: pd.DataFrame) -> str | None:
     candidate (the same rule picks both, see ml.evaluation.promotion_candidate)."""
     promoted = board[board["is_promoted"].astype(bool)] if "is_promoted" in board.columns else board.iloc[:0]
     return str(promoted["model"].iloc[0]) if len(promoted) else best_honest_model(board)
+
+
+def spans_zero(low: float, high: float) -> bool:
+    """True when the interval [low, high] holds zero (or is undefined): no sign can be read off."""
+    return not (low > 0 or high < 0)
+
+
+def points(value: float) -> str:
+    """A probability difference in probability points, signed: 0.0291 -> '+2.9 pp'."""
+    return "n/a" if pd.isna(value) else f"{100 * value:+.1f} pp"
+
+
+def interval(low: float, high: float) -> str:
+    return "[n/a]" if pd.isna(low) or pd.isna(high) else f"[{100 * low:+.1f}, {100 * high:+.1f}]"
+
+
+def effect_rows(effects: pd.DataFrame, model: str, truth: pd.DataFrame | None) -> pd.DataFrame:
+    """The headline's rows: `model`'s remove-and-re-predict effects on the honest journeys (each
+    event type, and the ad events together), with the truth where there is one; largest first."""
+    rows = effects[(effects["model"] == model) & (effects["variant"] == HONEST_VARIANT)
+                   & ((effects["intervention"] == REMOVE_AD_EVENTS)
+                      | effects["intervention"].str.startswith(REMOVE_EVENT_PREFIX))
+                   & (effects["n_journeys"] > 0)]
+    true = dict(zip(truth["intervention"], truth["true_effect"])) if truth is not None else {}
+    rows = rows.assign(
+        label=rows["intervention"].str.removeprefix(REMOVE_EVENT_PREFIX).replace({REMOVE_AD_EVENTS: "ad events (all)"}),
+        true_effect=rows["intervention"].map(true).astype(float),
+    )
+    return rows.sort_values("effect", ascending=False, kind="stable")
+
+
+def _flag(row) -> str:
+    flags = []
+    if spans_zero(row.ci_low, row.ci_high):
+        flags.append(SPANS_ZERO)
+    elif not pd.isna(row.true_effect) and np.sign(row.effect) != np.sign(row.true_effect) and abs(row.true_effect) >= 0.005:
+        flags.append("sign disagrees with the truth")
+    return "  " + "; ".join(flags) if flags else ""
+
+
+def headline_lines(tables: Mapping[str, pd.DataFrame | None], model: str | None) -> list[str]:
+    """Effects in probability points with intervals, next to the truth; the experiment's ad
+    effect; how the ranking scores against the truth. [] when no counterfactual table exists."""
+    effects, truth = tables.get("counterfactual_effects"), tables.get("simulator_truth")
+    lines: list[str] = []
+    if effects is not None and model is not None:
+        rows = effect_rows(effects, model, truth)
+        with_truth = truth is not None
+        lines += [
+            "", f"What moves conversion ({model}, {HONEST_VARIANT} journeys): remove the events and re-predict",
+            "  effect = p(convert) with the events - p(convert) without them, in probability points (pp), "
+            "mean over the test journeys that hold them, 95% bootstrap interval",
+            f"  {'events removed':<24} {'effect':>9}  {'95% interval':<16}" + (f"{'truth':>9}" if with_truth else ""),
+        ]
+        for r in rows.itertuples():
+            true = f"{points(r.true_effect):>9}" if with_truth else ""
+            lines.append(f"  {r.label:<24} {points(r.effect):>9}  {interval(r.ci_low, r.ci_high):<16}{true}{_flag(r)}")
+        if rows.empty:
+            lines.append("  no test journey holds the events: nothing to estimate")
+    lines += experiment_lines(tables.get("ad_effects"), truth)
+    lines += ranking_lines(tables.get("truth_scorecard"), model)
+    return lines
+
+
+def experiment_row(ad_effects: pd.DataFrame | None, truth: pd.DataFrame | None) -> pd.Series | None:
+    """The randomized holdout's row of ad_effects with its true_effect (NaN without truth), or None."""
+    if ad_effects is None or not (ad_effects["model"] == EXPERIMENT_MODEL).any():
+        return None
+    true = dict(zip(truth["intervention"], truth["true_effect"])) if truth is not None else {}
+    row = ad_effects[ad_effects["model"] == EXPERIMENT_MODEL].iloc[0].copy()
+    row["true_effect"] = true.get(AD_EXPERIMENT_EXPOSED, np.nan)
+    return row
+
+
+def experiment_lines(ad_effects: pd.DataFrame | None, truth: pd.DataFrame | None) -> list[str]:
+    """The randomized holdout's ad effect (the one estimate no model's assumptions shape)."""
+    if ad_effects is None:
+        return []
+    r = experiment_row(ad_effects, truth)
+    if r is None:
+        return ["  No randomized ad holdout: the model-based ad effects are confounded by targeting"]
+    versus = f", truth {points(r['true_effect'])}" if not pd.isna(r["true_effect"]) else ""
+    holdout = f", {int(r['n_holdout_journeys']):,} holdout" if "n_holdout_journeys" in r and not pd.isna(r["n_holdout_journeys"]) else ""
+    lines = [f"  Ad effect in the randomized holdout (exposed vs ghost-exposed journeys): {points(r['effect'])} "
+             f"{interval(r['ci_low'], r['ci_high'])}{versus}  (n={int(r['n_journeys']):,} exposed{holdout})"]
+    if spans_zero(r["ci_low"], r["ci_high"]):
+        lines.append(f"    {SPANS_ZERO}: this holdout is too small to tell the ad effect from none; "
+                     "read the model-based ad effects with that in mind")
+    return lines
+
+
+def ranking_lines(scorecard: pd.DataFrame | None, model: str | None) -> list[str]:
+    """How the headline model's ranking scores against the truth, and every method whose ranking
+    disagrees with it (Spearman <= 0)."""
+    if scorecard is None or scorecard.empty:
+        return []
+    honest = scorecard[(scorecard["variant"] == HONEST_VARIANT) & scorecard["metric"].str.startswith("spearman")]
+    lines = []
+    own = honest[(honest["model"] == model) & (honest["metric"] == COUNTERFACTUAL_RANKING_METRIC)
+                 & (honest["method"] == COUNTERFACTUAL_METHOD)]["value"].dropna()
+    if len(own):
+        lines.append(f"  Against the truth: this ranking's Spearman is {own.iloc[0]:+.2f} (1 = the true order)")
+    # One entry per model and method: its worst-scored ranking (by lift, signed share or effect).
+    disagree = (honest[honest["value"] <= 0].sort_values("value", kind="stable")
+                .drop_duplicates(["model", "method"]))
+    if len(disagree):
+        named = ", ".join(f"{r.model}/{r.method} {r.value:+.2f} ({_ranking_of(r.metric)})"
+                          for r in disagree.head(6).itertuples())
+        more = f" and {len(disagree) - 6} more" if len(disagree) > 6 else ""
+        lines.append(f"  Rankings that disagree with the truth (Spearman <= 0, truth_scorecard): {named}{more}")
+    return lines
+
+
+def _ranking_of(metric: str) -> str:
+    """spearman_lift_vs_truth -> 'lift'."""
+    return metric.removeprefix("spearman_").removesuffix("_vs_truth").replace("_", " ")
+
+
+def registration_lines(board: pd.DataFrame, guard_passed: bool, promotion: pd.DataFrame | None) -> list[str]:
+    """Which model is registered, by which rule, and why not the one with the higher test AUC."""
+    decision = promotion_candidate(board, guard_passed)
+    registered = board[board["is_promoted"].astype(bool)] if "is_promoted" in board.columns else board.iloc[:0]
+    if len(registered):
+        version = ""
+        if promotion is not None and len(promotion) and not pd.isna(promotion["challenger_version"].iloc[-1]):
+            version = f" as version {promotion['challenger_version'].iloc[-1]}"
+        lines = [f"Registered in MLflow: {registered['model'].iloc[0]} ({HONEST_VARIANT}){version}, by the promotion rule: "
+                 f"the honest sequence model with the best validation AUC, registered only when it beats "
+                 f"{COUNT_BASELINE} on test AUC with the leakage guard passed"]
+        honest = board[board["variant"] == HONEST_VARIANT]
+        top = honest.sort_values("test_auc", ascending=False, kind="stable").iloc[0]
+        if top["model"] != registered["model"].iloc[0]:
+            lines.append(f"  ({top['model']} has the higher test AUC, {top['test_auc']:.3f}: the rule chooses on "
+                         "validation AUC so that the test split stays unseen for choosing)")
+    else:
+        lines = [f"Registered in MLflow: none ({decision.reason})"]
+    if promotion is not None and len(promotion):
+        last = promotion.iloc[-1]
+        lines.append(f"  Champion (scores new journeys): version {last['champion_version']}: {last['reason']}")
+    return lines
 
 
 def quarantine_lines(counts: pd.DataFrame | None) -> list[str]:
@@ -54,9 +219,11 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
         return "\n".join(lines + [f"no outputs yet under {where}: run `make run`."])
     lines.append(f"run_id: {metrics['run_id'].iloc[0]}")
     guard = tables.get("leakage_guard")
+    guard_passed = True
     if guard is not None:
         mode = guard["mode"].iloc[0]
-        if guard["passed"].all():
+        guard_passed = bool(guard["passed"].all())
+        if guard_passed:
             lines.append(f"Leakage guard ({mode}): passed, {guard['message'].iloc[0]} on {guard['table'].iloc[0]}")
         else:
             lines.append(f"Leakage guard ({mode}): FAILED on {guard['table'].iloc[0]}")
@@ -64,21 +231,18 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
         if mode != "block":
             lines.append("  WARNING: JOURNEYLIFT_LEAKAGE_GUARD=warn, so a leak would not have stopped training")
     lines += quarantine_lines(tables.get("quarantine_counts"))
+
+    board = tables.get("leaderboard")
+    best = summary_model(board) if board is not None else None
+    lines += headline_lines(tables, best)
+    if board is not None:
+        lines += [""] + registration_lines(board, guard_passed, tables.get("model_promotion"))
+
     test = metrics[metrics["split"] == "test"].pivot_table(index="variant", columns="model", values="auc", dropna=False)
     lines += ["", "Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"]
     lines += ["  " + row for row in test.round(3).to_string().splitlines()]
     if test.isna().to_numpy().any():
         lines.append("  (NaN: AUC undefined, the test split holds journeys of one class only; see log_loss)")
-
-    board = tables.get("leaderboard")
-    best = None
-    if board is not None:
-        promoted = board[board["is_promoted"].astype(bool)]
-        lines.append(
-            f"Registered in MLflow: {promoted['model'].iloc[0]} ({HONEST_VARIANT})" if len(promoted)
-            else "Registered in MLflow: none (see the leaderboard asset's promotion_reason)"
-        )
-        best = summary_model(board)
 
     event_types = tables.get("event_type_attribution")
     if event_types is not None and best is not None:
@@ -87,17 +251,13 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
             & (event_types["variant"] == HONEST_VARIANT)
             & (event_types["method"] == SUMMARY_METHOD)
         ]
-        if "mean_signed_score" in top.columns and top["mean_signed_score"].notna().any():
-            # The signed share says which way an event moves the prediction; the lift of the
-            # unsigned shares ranks an event that lowers it as high as one that raises it.
-            top = top.nlargest(5, "mean_signed_score")
-            lines += ["", f"Top events by mean signed share ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD})"]
-            lines += [f"  {r.event:<28} {r.mean_signed_score:+.3f}  lift {r.lift:6.2f}  (n={r.n_events})"
-                      for r in top.itertuples()]
-        else:
-            top = top.nlargest(5, "lift")
-            lines += ["", f"Top events by lift ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD})"]
-            lines += [f"  {r.event:<28} lift {r.lift:6.2f}  (n={r.n_events})" for r in top.itertuples()]
+        signed = "mean_signed_score" in top.columns and top["mean_signed_score"].notna().any()
+        top = top.nlargest(5, "mean_signed_score" if signed else "lift")
+        lines += ["", f"Shares and lifts ({best}, {HONEST_VARIANT}, {SUMMARY_METHOD}): how the model spreads its "
+                      "prediction over a journey's events, not effects", f"  {LIFT_MEANING}"]
+        for r in top.itertuples():
+            share = f"mean share {r.mean_signed_score:+.3f}  " if signed else ""
+            lines.append(f"  {r.event:<28} {share}lift {r.lift:5.2f}  (n={r.n_events})")
 
     leakage = tables.get("leakage_report")
     if leakage is not None and best is not None:
@@ -111,17 +271,9 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
     effects = tables.get("counterfactual_effects")
     if effects is not None:
         honest = effects[effects["variant"] == HONEST_VARIANT]
-        lines += ["", "Ad counterfactuals (honest models; mean p - p' over test journeys holding ads)"]
+        lines += ["", "Ad counterfactuals, every honest model (mean p - p' over test journeys holding ads, in pp)"]
         lines += _effect_lines(honest, REMOVE_AD_EVENTS, true_effects)
         lines += _effect_lines(honest, SWAP_AD_EVENTS, true_effects, truth_key=AD_EXPERIMENT_EXPOSED)
-    ad_effects = tables.get("ad_effects")
-    if ad_effects is not None:
-        experiment = ad_effects[ad_effects["model"] == EXPERIMENT_MODEL]
-        if experiment.empty:
-            lines.append("  WARNING: no randomized ad holdout: the model-based ad effects are confounded by targeting")
-        else:
-            lines.append("  randomized holdout (exposed treatment vs ghost-exposed holdout):")
-            lines += _effect_lines(experiment, AD_EXPERIMENT_EXPOSED, true_effects)
 
     scorecard = tables.get("truth_scorecard")
     if scorecard is not None and len(scorecard):
@@ -140,9 +292,9 @@ def _effect_lines(effects: pd.DataFrame, intervention: str, true_effects: dict, 
     if len(rows) and (rows["n_journeys"] == 0).all():  # e.g. a real source without sponsored events
         return [f"  {intervention}: no test journey holds an ad event (is_sponsored), nothing to estimate"]
     true = true_effects.get(truth_key)
-    versus = f"   truth {true:+.4f} ({truth_key})" if true is not None else ""
+    versus = f"   truth {points(true)} ({truth_key})" if true is not None else ""
     return [
-        f"  {r.model:<16} {intervention:<22} {r.effect:+.4f}  95% CI [{r.ci_low:+.4f}, {r.ci_high:+.4f}]  "
-        f"n={r.n_journeys}{versus}"
+        f"  {r.model:<16} {intervention:<22} {points(r.effect):>9}  {interval(r.ci_low, r.ci_high):<16} "
+        f"n={r.n_journeys}{versus}{'  ' + SPANS_ZERO if spans_zero(r.ci_low, r.ci_high) else ''}"
         for r in rows.itertuples()
     ]

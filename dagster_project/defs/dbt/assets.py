@@ -70,6 +70,31 @@ def dbt_partition_args(dbt_vars: dict) -> list[str]:
     return [*dbt_build_args(dbt_vars), "--exclude-resource-type", "unit_test"]
 
 
+def with_table_facts(context: dg.AssetExecutionContext, events_in, warehouse: Warehouse):
+    """dbt's events, each model's materialization with its row count and relation (and the
+    warehouse's column types where the model's yml declares no columns), read once dbt has let
+    go of the file (dbt-duckdb holds it for the whole build)."""
+    events, failure = list(), None
+    try:
+        events.extend(events_in)
+    except Exception as error:  # a failed model or test: report what was built, then fail
+        failure = error
+    keys = {e.output_name: context.asset_key_for_output(e.output_name) for e in events if isinstance(e, dg.Output)}
+    facts = warehouse.relation_facts({tuple(key.path) for key in keys.values()})
+    for event in events:
+        fact = facts.get(tuple(keys[event.output_name].path)) if isinstance(event, dg.Output) else None
+        if fact is None:
+            yield event
+            continue
+        rows, columns = fact
+        metadata = {"dagster/row_count": rows, "dagster/table_name": ".".join(keys[event.output_name].path)}
+        if "dagster/column_schema" not in event.metadata:
+            metadata["dagster/column_schema"] = dg.TableSchema(columns=[dg.TableColumn(c, t) for c, t in columns])
+        yield event.with_metadata({**event.metadata, **metadata})
+    if failure is not None:
+        raise failure
+
+
 def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The dbt project's two asset sets for `source` (it passes the vars a source needs)."""
 
@@ -98,7 +123,8 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
         """The screened events and the journeys built from them for the run's event dates
         (incremental: those dates' rows replaced, journeys crossing midnight re-derived whole);
         every date at once when the run covers them all."""
-        yield from dbt.cli([*run_args(context, warehouse), *SINGULAR_TESTS_WITH_THE_MARTS], context=context).stream()
+        build = dbt.cli([*run_args(context, warehouse), *SINGULAR_TESTS_WITH_THE_MARTS], context=context)
+        yield from with_table_facts(context, build.stream(), warehouse)
 
     @dbt_assets(
         manifest=journeylift_dbt.manifest_path,
@@ -112,9 +138,30 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
         """The marts (journey labels, the sequences of each variant, the ad experiment's journeys),
         the quarantine view and the store dimension, built whole and tested by `dbt build` (on a
         run of some dates, the tests that reconcile the screen check those dates)."""
-        yield from dbt.cli(run_args(context, warehouse), context=context).stream()
+        yield from with_table_facts(context, dbt.cli(run_args(context, warehouse), context=context).stream(), warehouse)
 
     return [dbt_event_dates, dbt_models]
+
+
+def unwritten_source_specs(written: set[dg.AssetKey]) -> list[dg.AssetSpec]:
+    """The dbt sources no asset of this run's source writes (the other domain's raw tables),
+    declared in the raw group with dbt's own descriptions and columns instead of being left as
+    nameless external assets: the models that read them show their edges."""
+    manifest = json.loads(journeylift_dbt.manifest_path.read_text())
+    specs = []
+    for source in manifest["sources"].values():
+        key = translator.get_asset_key(source)
+        if key in written:
+            continue
+        columns = [dg.TableColumn(name, column.get("data_type") or "", description=column.get("description") or None)
+                   for name, column in source.get("columns", {}).items()]
+        specs.append(dg.AssetSpec(
+            key, group_name="raw", kinds={"duckdb"},
+            description=f"{(source.get('description') or '').strip()} Not written by this run's source "
+                        "(JOURNEYLIFT_SOURCE): a raw table of the other domain, which its simulator or a folder source writes.",
+            metadata={"dagster/column_schema": dg.TableSchema(columns=columns)} if columns else None,
+        ))
+    return specs
 
 
 @cache

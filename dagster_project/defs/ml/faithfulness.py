@@ -61,8 +61,9 @@ def build_faithfulness(zoo: ModelInputs) -> dg.AssetsDefinition:
             summaries.append(trained.keyed(summary))
             name = f"faithfulness_{trained.model_name}__{trained.variant}.png"
             title = f"Faithfulness: {trained.model_name} on {trained.variant}"
-            figures[name] = save_figure(faithfulness_figure(model_curves, title), name)
-            mlflow_tracking.log_figures([trained.tracking_run_id], [figures[name].value])
+            saved = save_figure(faithfulness_figure(model_curves, title), name)
+            figures[name] = saved.metadata
+            mlflow_tracking.log_figures(trained.tracking_run_id, {"faithfulness.png": saved.path})
             context.log.info(f"{trained.model_name}: faithfulness on {len(journeys)} journeys")
         for output, frames, metadata in (("faithfulness", summaries, figures), ("faithfulness_curves", curves, {})):
             frame = pd.concat(frames, ignore_index=True)

@@ -57,7 +57,7 @@ def attribution_history(
         "window_end": str(end),
         "windows": len(windows),
         "figure_points": len(windows),
-        "figure": save_figure(history_figure(history, model), "attribution_history.png"),
+        "figure": save_figure(history_figure(history, model), "attribution_history.png").metadata,
     })
 
 

@@ -8,7 +8,7 @@ from dagster_project.defs.ml.figures import save_figure
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.quality.leakage_guard import guard_passed
 from dagster_project.settings import OUTPUT_SCHEMA
-from dagster_project.tracking import REGISTERED_MODEL, MlflowTracking
+from dagster_project.tracking import REGISTERED_MODEL, MlflowTracking, model_version_url
 from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.data import HONEST_VARIANT
 from ml.evaluation import leaderboard, leaderboard_row, promotion_candidate
@@ -33,16 +33,19 @@ def build_leaderboard(zoo: ModelInputs) -> dg.AssetsDefinition:
         if promotion.model is not None:
             mlflow_tracking.use()
             version = mlflow.register_model(model_uris[(promotion.model, HONEST_VARIANT)], REGISTERED_MODEL).version
+            mlflow_tracking.describe_version(version, f"Registered by journeylift's promotion rule: {promotion.reason}.",
+                                             {"model": promotion.model, "variant": HONEST_VARIANT,
+                                              "dagster_run_id": context.run_id})
             context.log.info(f"registered {REGISTERED_MODEL} v{version}: {promotion.reason}")
         else:
             context.log.warning(f"no model registered: {promotion.reason}")
         table = pd.concat([pd.DataFrame({"run_id": context.run_id}, index=board.index), board], axis=1)
         table["is_promoted"] = (table["model"] == promotion.model) & (table["variant"] == HONEST_VARIANT)
         return dg.Output(table, metadata={
-            "figure": save_figure(leaderboard_figure(board), "leaderboard.png"),
+            "figure": save_figure(leaderboard_figure(board), "leaderboard.png").metadata,
             "promoted": promotion.model or "none",
             "promotion_reason": promotion.reason,
-            "registered_version": str(version) if version else "none",
+            "registered_version": dg.MetadataValue.url(model_version_url(version)) if version else "none",
         })
 
     return model_leaderboard

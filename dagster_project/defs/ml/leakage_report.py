@@ -32,4 +32,4 @@ def leakage_report(
     model = best_honest_model(leaderboard)
     tops = top_events(counterfactual_effects, n_top=4)
     figure = leakage_comparison_figure(table, tops[tops["model"] == model])
-    return dg.Output(table, metadata={"figure": save_figure(figure, "leakage_report.png")})
+    return dg.Output(table, metadata={"figure": save_figure(figure, "leakage_report.png").metadata})

@@ -13,7 +13,7 @@ from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequenc
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.quality.leakage_guard import guard_passed
 from dagster_project.settings import OUTPUT_SCHEMA, Source, dbt_vars
-from dagster_project.tracking import REGISTERED_MODEL, MlflowTracking
+from dagster_project.tracking import REGISTERED_MODEL, MlflowTracking, model_version_url
 from dagster_project.warehouse import WAREHOUSE_POOL
 from ml.contract import AD_FUNNEL
 from ml.data import HONEST_VARIANT
@@ -107,8 +107,9 @@ def build_scoring(zoo: ModelInputs, source: Source) -> list[dg.AssetsDefinition]
             "champion_version": challenger_version if decision.promote else champion_version,
             "reason": decision.reason,
         }])
+        serving = row["champion_version"].iloc[0]
         return dg.Output(row, metadata={
-            "champion_version": str(row["champion_version"].iloc[0]),
+            "champion_version": dg.MetadataValue.url(model_version_url(str(serving))) if pd.notna(serving) else "none",
             "promoted": decision.promote,
             "reason": decision.reason,
             "registered_model": REGISTERED_MODEL,

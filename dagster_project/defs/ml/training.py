@@ -12,7 +12,13 @@ import torch
 
 from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
 from dagster_project.settings import OUTPUT_SCHEMA, Source, as_dataclass, config_from_dataclass, dbt_vars
-from dagster_project.tracking import ENCODING_ARTIFACT, MlflowTracking
+from dagster_project.tracking import (
+    ENCODING_ARTIFACT,
+    MlflowTracking,
+    journey_example,
+    journey_signature,
+    quiet_serving_check,
+)
 from dagster_project.warehouse import MODEL_IO, WAREHOUSE_POOL
 from ml.data import DEFAULT_MAX_LEN, HONEST_VARIANT, VARIANTS, SequenceData, build_sequence_data
 from ml.evaluation import encoding_dict, model_metrics
@@ -111,10 +117,11 @@ def build_training_asset(model_name: str, variant: str, source: Source) -> dg.As
         train_config = as_dataclass(config, TrainConfig, max_len=data.max_len)
         torch.manual_seed(config.seed)
         model = build_model(model_name, data.spec, **config.model_options)
-        result = train_model(model, data, train_config, log=context.log.info)
-        metrics = model_metrics(result.model, data)
         tags = {"model": model_name, "variant": variant}
+        # The MLflow run spans the training, so its duration is the training's.
         with mlflow_tracking.start_run(context, run_name=f"{model_name}__{variant}", tags=tags) as run:
+            result = train_model(model, data, train_config, log=context.log.info)
+            metrics = model_metrics(result.model, data)
             model_uri = _log_run(result, metrics, train_config, config.model_options, model_name, variant, data)
             mlflow.log_params(data_params(source, quarantine_counts))
         trained = TrainedModel(
@@ -126,12 +133,12 @@ def build_training_asset(model_name: str, variant: str, source: Source) -> dg.As
         return dg.Output(
             trained,
             metadata={
-                "test_auc": float(test["auc"]),
-                "test_log_loss": float(test["log_loss"]),
+                "test_auc": round(float(test["auc"]), 4),
+                "test_log_loss": round(float(test["log_loss"]), 4),
                 "best_epoch": result.best_epoch,
                 "train_seconds": round(result.train_seconds, 1),
                 "journeys": data.n_journeys,
-                "mlflow_run_id": run.info.run_id,
+                "mlflow_run": dg.MetadataValue.url(mlflow_tracking.run_url(run.info.run_id)),
                 "history": dg.MetadataValue.md(result.history_frame().round(4).to_markdown(index=False)),
             },
         )
@@ -153,13 +160,20 @@ def _log_run(result, metrics, train_config, model_options, model_name, variant, 
                             f"{row.split}_ece": row.ece})
     mlflow.log_metrics({"best_epoch": result.best_epoch, "train_seconds": result.train_seconds})
     mlflow.log_dict(encoding_dict(data.vocabularies, data.max_len), ENCODING_ARTIFACT)  # to score later days
-    return mlflow.pytorch.log_model(
-        result.model,
-        name="model",
-        pip_requirements=MLFLOW_PIP_REQUIREMENTS,
-        # Models take a JourneyBatch, not a tensor, so the traced pt2 format does not apply.
-        serialization_format="pickle",
-    ).model_uri
+    # The honest models (the ones that can be registered) carry an input example: two test
+    # journeys as the model reads them. MLflow then tries to serve it through the PyTorch flavor,
+    # which cannot pass a JourneyBatch: that one warning is expected and silenced.
+    example = journey_example(data) if variant == HONEST_VARIANT else None
+    with quiet_serving_check():
+        return mlflow.pytorch.log_model(
+            result.model,
+            name="model",
+            pip_requirements=MLFLOW_PIP_REQUIREMENTS,
+            # Models take a JourneyBatch, not a tensor, so the traced pt2 format does not apply.
+            serialization_format="pickle",
+            signature=journey_signature(data),
+            input_example=example,
+        ).model_uri
 
 
 @dataclass(frozen=True)

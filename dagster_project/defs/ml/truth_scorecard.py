@@ -45,5 +45,5 @@ def truth_scorecard(
     scorecard.insert(0, "run_id", context.run_id)
     return dg.Output(scorecard, metadata={
         "best": dg.MetadataValue.md(best_of_scorecard(scorecard).to_markdown(index=False)),
-        "figure": save_figure(scorecard_figure(scorecard), "truth_scorecard.png"),
+        "figure": save_figure(scorecard_figure(scorecard), "truth_scorecard.png").metadata,
     })
