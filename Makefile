@@ -61,11 +61,10 @@ real-data-%: $(MANIFEST)
 		$(BIN)/journeylift run
 	$(if $(COMPARE_$*),JOURNEYLIFT_HOME=$(REAL_HOME)/$*/home $(BIN)/journeylift compare $(COMPARE_$*) $(REAL_HOME)/$*)
 
-# The Dagster UI on 127.0.0.1:3000 over workspace.yaml.
+# The Dagster UI (127.0.0.1:3000, over workspace.yaml), the MLflow UI (:5000) and GX's Data Docs
+# (:8081), until Ctrl-C (`journeylift dev`; the ports are dagster_project/settings.py SERVER_PORTS).
 dev: $(MANIFEST)
-	mkdir -p $(DAGSTER_HOME)
-	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster_project/instance.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/journeylift dev
 
 # dbt docs (lineage) on 127.0.0.1:8080.
 docs: $(MANIFEST)

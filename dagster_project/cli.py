@@ -14,7 +14,18 @@ import shutil
 import sys
 from pathlib import Path
 
-from dagster_project.settings import OUTPUT_SCHEMA, journeylift_home, output_locations, outputs_dir, warehouse_path
+from dagster_project.settings import (
+    OUTPUT_SCHEMA,
+    SERVER_PORTS,
+    data_docs_site,
+    journeylift_home,
+    mlflow_dir,
+    output_locations,
+    outputs_dir,
+    server_port,
+    server_url,
+    warehouse_path,
+)
 
 
 INSTANCE_YAML = Path(__file__).parent / "instance.yaml"  # DAGSTER_HOME/dagster.yaml when absent
@@ -51,7 +62,8 @@ def failure_lines(result) -> list[str]:
 def launch_run(instance, tags: dict[str, str], run_config: dict, asset_selection=None):
     """Create a run of the journeylift job as the UI does, from the code location `journeylift`
     (the name workspace.yaml gives it), then execute it in this process: the run belongs to the
-    job (its Runs tab, the overview timeline, "Re-execute"), and its logs stream to this terminal."""
+    job (its Runs tab, the overview timeline, "Re-execute"), its logs stream to this terminal,
+    and its tags link to the MLflow experiment and to the MLflow runs it records."""
     from dagster._utils.hosted_user_process import recon_job_from_origin
     from dagster._core.definitions.selector import JobSubsetSelector
     from dagster._core.execution.api import execute_run
@@ -78,7 +90,7 @@ def launch_run(instance, tags: dict[str, str], run_config: dict, asset_selection
         plan = location.get_execution_plan(remote_job, run_config, step_keys_to_execute=None,
                                            known_state=None, instance=instance)
         run_id = make_new_run_id()
-        tags = {name: value.replace("{run_id}", run_id) for name, value in tags.items()}
+        tags = {name: value.replace("{run_id}", run_id) for name, value in {**tags, **mlflow_tags()}.items()}
         run = instance.create_run(
             job_name=JOB_NAME, run_id=run_id, run_config=run_config, resolved_op_selection=None,
             step_keys_to_execute=plan.execution_plan_snapshot.step_keys_to_execute, status=None,
@@ -99,7 +111,7 @@ def mlflow_tags() -> dict[str, str]:
 
     experiment = experiment_url(MlflowTracking().use())
     return {"mlflow/experiment": experiment,
-            "mlflow/runs": experiment + "?searchFilter=tags.%60dagster.run_id%60%3D%27{run_id}%27"}
+            "mlflow/runs": experiment + "&searchFilter=tags.%60dagster.run_id%60%3D%27{run_id}%27"}
 
 
 def execute_job(tags: dict[str, str], select: str | None = None, users: int | None = None):
@@ -130,10 +142,10 @@ def execute_job(tags: dict[str, str], select: str | None = None, users: int | No
         present = {node.name for node in job.graph.node_defs}
         run_config["ops"] = {op: {"config": {"n_users": users}} for op in SIZE_OPS if op in present}
     with dg.DagsterInstance.get() as instance:
-        result = launch_run(instance, {**tags, **mlflow_tags()}, run_config, asset_selection)
+        result = launch_run(instance, tags, run_config, asset_selection)
     if not result.success:
         print("\n".join(failure_lines(result)), file=sys.stderr)
-        print(f"journeylift: see the run's logs in `make dev`: http://127.0.0.1:3000/runs/{result.run_id}", file=sys.stderr)
+        print(f"journeylift: see the run's logs in `make dev`: {server_url('dagster')}/runs/{result.run_id}", file=sys.stderr)
     return result
 
 
@@ -267,11 +279,75 @@ def run_summary() -> str:
     return summary_text(tables, output_locations())
 
 
+def server_commands() -> dict[str, list[str]]:
+    """What `journeylift dev` starts, by SERVER_PORTS name; every one bound to 127.0.0.1."""
+    bin_dir = Path(sys.executable).parent
+    return {
+        "dagster": [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"),
+                    "-h", "127.0.0.1", "-p", str(server_port("dagster"))],
+        "mlflow": [str(bin_dir / "mlflow"), "ui", "--host", "127.0.0.1", "--port", str(server_port("mlflow")),
+                   "--backend-store-uri", f"sqlite:///{mlflow_dir() / 'mlflow.db'}"],
+        "data_docs": [sys.executable, "-m", "http.server", str(server_port("data_docs")), "--bind", "127.0.0.1",
+                      "--directory", str(data_docs_site())],
+    }
+
+
+def dev() -> int:
+    """The Dagster UI, the MLflow UI and GX's Data Docs (readable offline) on 127.0.0.1 until
+    Ctrl-C; each server's output goes to JOURNEYLIFT_HOME/logs/<name>.log."""
+    import signal
+    import subprocess
+    import time
+
+    from expectations.data_docs import fetch_vendor, localize, vendor_dir
+
+    prepare_instance()
+    mlflow_dir().mkdir(parents=True, exist_ok=True)
+    data_docs_site().mkdir(parents=True, exist_ok=True)
+    try:
+        fetch_vendor(vendor_dir(journeylift_home()))
+        localize(data_docs_site(), vendor_dir(journeylift_home()))
+    except OSError as error:
+        print(f"journeylift dev: Data Docs keep their CDN links (could not fetch their scripts: {error})")
+    logs = journeylift_home() / "logs"
+    logs.mkdir(exist_ok=True)
+    # The venv's tools first: under `dagster dev`, dagster-dbt re-parses the project with `dbt` from PATH.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    servers = {}
+    for name, command in server_commands().items():
+        log = open(logs / f"{name}.log", "w")  # noqa: SIM115 (open while the server runs)
+        # Own session: `dagster dev` ignores SIGINT in the background; its group is stopped on exit.
+        servers[name] = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+    for name in SERVER_PORTS:
+        print(f"  {name:<10} {server_url(name)}   (log: {logs / f'{name}.log'})")
+    print("journeylift dev: Ctrl-C stops them")
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while all(server.poll() is None for server in servers.values()):
+            time.sleep(1)
+        stopped = [name for name, server in servers.items() if server.poll() is not None]
+        print(f"journeylift dev: {', '.join(stopped)} stopped; see its log", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for server in servers.values():
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+        for server in servers.values():
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journeylift")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole graph over every event date, then print the summary")
     commands.add_parser("summary", help="print the summary of the last run")
+    commands.add_parser("dev", help="the Dagster UI, the MLflow UI and GX's Data Docs on 127.0.0.1, until Ctrl-C")
     check = commands.add_parser("check", help="run the leakage suites on a sequences/feature table")
     check.add_argument("table", help="a .parquet/.csv file or warehouse:<schema>.<table>")
     check.add_argument("--labels", help="the labels (journey_id, converted, conversion_at), same forms")
@@ -295,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(e.g. 'key:\"journeylift/leaderboard\"+' or 'group:training'); default: all")
         command.add_argument("--users", type=int, help="simulated users (the simulator's n_users)")
     args = parser.parse_args(argv)
+    if args.command == "dev":
+        return dev()
     if args.command == "backfill":
         return backfill(args.start, args.end, args.select, args.users)
     if args.command == "import":

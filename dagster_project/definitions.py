@@ -14,7 +14,7 @@ Every piece comes from the folder under `defs/` that produces it:
 
 import dagster as dg
 
-from dagster_project.defs.dbt.assets import build_dbt_models, unwritten_source_specs
+from dagster_project.defs.dbt.assets import build_dbt_models, unwritten_sources
 from dagster_project.defs.dbt.docs import build_dbt_docs
 from dagster_project.defs.ml.ad_effects import ad_effects
 from dagster_project.defs.ml.attribution import build_attributions
@@ -49,7 +49,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     raw = raw_assets(source, dates)
     assets = [
         *raw,
-        *unwritten_source_specs({key for asset in raw for key in asset.keys}),
+        *unwritten_sources({key for asset in raw for key in asset.keys}),
         quarantine_counts,
         *dbt_models,
         build_dbt_docs(source, dbt_models),

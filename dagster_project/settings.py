@@ -201,12 +201,31 @@ def as_dataclass(config: dg.Config, target: type, **overrides):
     return target(**{k: v for k, v in config.model_dump().items() if k in names}, **overrides)
 
 
+#: The servers `journeylift dev` (`make dev`) starts, all on 127.0.0.1; JOURNEYLIFT_<NAME>_PORT
+#: moves one (e.g. JOURNEYLIFT_MLFLOW_PORT=5001). Links in metadata and run tags point here.
+SERVER_PORTS = {"dagster": 3000, "mlflow": 5000, "data_docs": 8081}
+
+
+def server_port(name: str) -> int:
+    return int(os.environ.get(f"JOURNEYLIFT_{name.upper()}_PORT", SERVER_PORTS[name]))
+
+
+def server_url(name: str) -> str:
+    """http://127.0.0.1:<port> of server `name` (SERVER_PORTS)."""
+    return f"http://127.0.0.1:{server_port(name)}"
+
+
+def data_docs_site() -> Path:
+    """The folder GX writes its Data Docs site into (its file project lives in JOURNEYLIFT_HOME/gx)."""
+    return journeylift_home() / "gx" / "uncommitted" / "data_docs" / "local_site"
+
+
 def output_locations() -> list[tuple[str, str]]:
     """Where a run's outputs are, as (what, where) lines for the summary."""
     db = mlflow_dir() / "mlflow.db"
     return [
         ("tables + figures", str(outputs_dir())),
         ("warehouse", f"{warehouse_path()} (schema {OUTPUT_SCHEMA})"),
-        ("MLflow", f"{mlflow_dir()} (mlflow ui --backend-store-uri sqlite:///{db})"),
-        ("Dagster", f"{journeylift_home() / 'dagster'} (make dev, then http://127.0.0.1:3000)"),
+        ("MLflow", f"{mlflow_dir()} (make dev, then {server_url('mlflow')})"),
+        ("Dagster", f"{journeylift_home() / 'dagster'} (make dev, then {server_url('dagster')})"),
     ]

@@ -23,7 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.types import Schema, TensorSpec
 
-from dagster_project.settings import mlflow_dir
+from dagster_project.settings import mlflow_dir, server_url
 
 # mlflow.set_tracking_uri also writes MLFLOW_TRACKING_URI into os.environ, so the user's own value
 # is read once, here, before `use()` ever sets it: a later run in the same process (another
@@ -33,9 +33,7 @@ REGISTERED_MODEL = "journeylift-conversion"  # the registered model every promot
 ENCODING_ARTIFACT = "encoding.json"  # beside each logged model: its vocabularies and max_len
 
 
-#: The MLflow UI `make dev` serves; links in Dagster's metadata and run tags point there.
-MLFLOW_UI_URL = os.environ.get("JOURNEYLIFT_MLFLOW_UI", "http://127.0.0.1:5000").rstrip("/")
-#: MLflow 3 opens an experiment on its GenAI pages unless it is tagged for model development.
+#: The experiment's kind (model development, not GenAI) and what it holds.
 EXPERIMENT_TAGS = {
     "mlflow.experimentKind": "custom_model_development",
     "mlflow.note.content": "journeylift: one run per model x variant (params, per-epoch metrics, the model, "
@@ -78,16 +76,21 @@ def quiet_serving_check():
         model_logger.setLevel(level)
 
 
+#: MLflow 3's UI opens on its GenAI pages unless the link (or the browser's last choice) asks
+#: for the model-training ones; every link journeylift writes asks.
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"
+
+
 def run_url(experiment_id: str, run_id: str) -> str:
-    return f"{MLFLOW_UI_URL}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{server_url('mlflow')}/#/experiments/{experiment_id}/runs/{run_id}?{MODEL_TRAINING_VIEW}"
 
 
 def experiment_url(experiment_id: str) -> str:
-    return f"{MLFLOW_UI_URL}/#/experiments/{experiment_id}"
+    return f"{server_url('mlflow')}/#/experiments/{experiment_id}?{MODEL_TRAINING_VIEW}"
 
 
 def model_version_url(version: str) -> str:
-    return f"{MLFLOW_UI_URL}/#/models/{REGISTERED_MODEL}/versions/{version}"
+    return f"{server_url('mlflow')}/#/models/{REGISTERED_MODEL}/versions/{version}?{MODEL_TRAINING_VIEW}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from expectations.data_docs import localize, vendor_dir
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 EXAMPLE_ID_COLUMNS = ("journey_id", "event_id", "column_name", "user_id")
 
@@ -100,6 +102,7 @@ def leakage_guard(
     parameters: dict,
     labels: pd.DataFrame | None = None,
     docs_root: Path | None = None,
+    run_name: str | None = None,
 ) -> GuardReport:
     """Run every leakage suite on a sequences/feature table.
 
@@ -108,14 +111,15 @@ def leakage_guard(
     parameters: funnel_event_types, funnel_events, label_column_patterns, single_feature_auc_max.
     labels: journey_id, converted — enables the single-feature AUC check.
     docs_root: a folder for GX's file project and Data Docs (see validate_frame).
+    run_name: what the Data Docs call this validation (the Dagster run).
 
     Suites: `no_funnel_sequences` on the rows (funnel events, temporal leakage, contract
     columns, duplicates), `feature_columns` on the column names (label-like names),
     `user_splits` on the distinct (user_id, split) pairs, and `single_feature_auc` on each
     column's AUC against the label.
     """
-    def validate(frame: pd.DataFrame, suite_name: str) -> GuardResult:
-        return validate_frame(frame, suite_name, table, parameters, docs_root)
+    def validate(frame: pd.DataFrame, suite_name: str, notes: str | None = None) -> GuardResult:
+        return validate_frame(frame, suite_name, table, parameters, docs_root, run_name, notes)
 
     results = [validate(audit, "no_funnel_sequences")]
     table_columns = [c for c in audit.columns if c != "conversion_at"]
@@ -127,7 +131,8 @@ def leakage_guard(
     notes = []
     if labels is not None and "journey_id" in audit.columns:
         aucs = single_feature_aucs(audit, labels)
-        results.append(validate(aucs, "single_feature_auc"))
+        shown = aucs.sort_values("auc", ascending=False).round(4).to_markdown(index=False)
+        results.append(validate(aucs, "single_feature_auc", notes=f"Each column's AUC alone, highest first:\n\n{shown}"))
     else:
         notes.append("single-feature AUC check skipped: no labels given")
     return GuardReport(table, results, notes)
@@ -175,17 +180,23 @@ def _out_of_fold_rate(values: np.ndarray, label: np.ndarray, fold: np.ndarray) -
 
 
 def validate_frame(
-    frame: pd.DataFrame, suite_name: str, table: str, parameters: dict, docs_root: Path | None = None
+    frame: pd.DataFrame, suite_name: str, table: str, parameters: dict, docs_root: Path | None = None,
+    run_name: str | None = None, notes: str | None = None,
 ) -> GuardResult:
     """Validate `frame` (the contents of `table`) against the named suite.
 
     With `docs_root`, GX keeps a file project in `<docs_root>/gx` and updates its Data Docs (an HTML
-    site with every validation) on each run; without it, nothing is written.
+    site with every validation) on each run, readable offline once the vendor files are fetched
+    (expectations.data_docs); without it, nothing is written. `run_name` names the validation
+    there (the Dagster run); `notes` (markdown) is shown beside every expectation of the suite.
     """
     import great_expectations as gx  # imported late: 3 s, and only the guard needs it
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     spec = load_suite(suite_name)
+    if notes:
+        spec = {**spec, "expectations": [{**e, "notes": notes} for e in spec["expectations"]]}
     if docs_root is None:
         context = gx.get_context(mode="ephemeral")
     else:
@@ -208,10 +219,14 @@ def validate_frame(
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": id_columns},
         )
     )
-    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+    run = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters,
+                         run_id=RunIdentifier(run_name=run_name) if run_name else None)
     (report,) = run.run_results.values()
     failures = [_failure(r, table, frame, id_columns) for r in report.results if not r.success]
-    docs_url = context.get_docs_sites_urls()[0]["site_url"] if docs_root is not None else None
+    docs_url = None
+    if docs_root is not None:
+        docs_url = context.get_docs_sites_urls()[0]["site_url"]
+        localize(Path(docs_url.removeprefix("file://")).parent, vendor_dir(docs_root))
     return GuardResult(suite_name, table, len(frame), len(report.results), failures, docs_url)
 
 

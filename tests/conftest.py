@@ -71,16 +71,19 @@ def small_run_config() -> dict:
 
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory):
-    """The whole `journeylift` job, run once on a small simulation into its own JOURNEYLIFT_HOME."""
+    """The whole `journeylift` job, run once on a small simulation into its own JOURNEYLIFT_HOME,
+    as `journeylift run` runs it: a run of the job in the code location, in a persistent instance
+    (JOURNEYLIFT_HOME/dagster), so the browser test finds it on the job's page."""
     import dagster as dg
 
-    from dagster_project.definitions import defs
+    from dagster_project.cli import launch_run, prepare_instance
     from graph_runs import every_date
 
     home = tmp_path_factory.mktemp("pipeline-home")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JOURNEYLIFT_HOME", str(home))
-        job = defs().resolve_job_def("journeylift")
-        result = job.execute_in_process(run_config=_small_run_config(), instance=dg.DagsterInstance.ephemeral(),
-                                        tags=every_date())
+        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        prepare_instance()
+        with dg.DagsterInstance.get() as instance:
+            result = launch_run(instance, every_date(), _small_run_config())
     return home, result

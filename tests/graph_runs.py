@@ -16,3 +16,18 @@ def every_date() -> dict[str, str]:
     from dagster_project.settings import Settings
 
     return every_date_tags(event_dates(Settings().first_event_date))
+
+
+def stop_process_group(process, timeout: float = 60) -> None:
+    """Stop a server started with start_new_session=True and every child it started (`dagster dev`
+    ignores SIGINT in the background): SIGTERM to its group, SIGKILL if it lingers."""
+    import os
+    import signal
+    import subprocess
+
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

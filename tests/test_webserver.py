@@ -2,13 +2,14 @@
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from graph_runs import stop_process_group
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSET_NODES_QUERY = "{ assetNodes { assetKey { path } } }"
@@ -62,9 +63,4 @@ def test_webserver_serves_the_asset_graph(tmp_path):
         assert {"raw/events", "marts/fct_journey_sequences_no_funnel", "models/lstm__no_funnel",
                 "journeylift/counterfactual_effects"} <= paths
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server)

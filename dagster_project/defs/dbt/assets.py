@@ -143,7 +143,7 @@ def build_dbt_models(source: Source, partitions_def: dg.PartitionsDefinition) ->
     return [dbt_event_dates, dbt_models]
 
 
-def unwritten_source_specs(written: set[dg.AssetKey]) -> list[dg.AssetSpec]:
+def unwritten_sources(written: set[dg.AssetKey]) -> list[dg.AssetsDefinition]:
     """The dbt sources no asset of this run's source writes (the other domain's raw tables),
     declared in the raw group with dbt's own descriptions and columns instead of being left as
     nameless external assets: the models that read them show their edges."""
@@ -161,7 +161,7 @@ def unwritten_source_specs(written: set[dg.AssetKey]) -> list[dg.AssetSpec]:
                         "(JOURNEYLIFT_SOURCE): a raw table of the other domain, which its simulator or a folder source writes.",
             metadata={"dagster/column_schema": dg.TableSchema(columns=columns)} if columns else None,
         ))
-    return specs
+    return [dg.AssetsDefinition(specs=[spec]) for spec in specs]
 
 
 @cache

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from dagster_project.defs.dbt.assets import LABELS_MODEL, dbt_model_key, sequences_model
-from dagster_project.settings import GUARD_ENV, OUTPUT_SCHEMA, dbt_vars, journeylift_home
+from dagster_project.settings import GUARD_ENV, OUTPUT_SCHEMA, dbt_vars, journeylift_home, server_url
 from dagster_project.warehouse import WAREHOUSE_POOL, Warehouse, output_file
 from expectations import GuardReport, leakage_guard
 from ml.data import HONEST_VARIANT
@@ -67,8 +67,8 @@ def check_result(report: GuardReport, mode: str, rows: pd.DataFrame) -> dg.Asset
     }
     if report.notes:
         metadata["notes"] = "; ".join(report.notes)
-    if report.docs_url:
-        metadata["data_docs"] = dg.MetadataValue.url(report.docs_url)
+    if report.docs_url:  # served by `make dev`; the file itself is under JOURNEYLIFT_HOME/gx
+        metadata["data_docs"] = dg.MetadataValue.url(f"{server_url('data_docs')}/index.html")
     if report.failures:
         metadata["failures"] = dg.MetadataValue.md("\n".join(f"- {f.message}" for f in report.failures))
         first_example = next((f.example for f in report.failures if f.example), None)
@@ -123,8 +123,8 @@ def build_leakage_guard(mode: str) -> dg.AssetChecksDefinition:
         if mode != "block":
             context.log.warning(f"leakage guard in warn mode ({GUARD_ENV}=warn): training is not stopped")
         table = guarded_asset().to_user_string().replace("/", ".")
-        report = leakage_guard(audit, table, guard_parameters(), labels=labels,
-                               docs_root=journeylift_home())  # GX keeps its project in <home>/gx
+        report = leakage_guard(audit, table, guard_parameters(), labels=labels,  # GX's project: <home>/gx
+                               docs_root=journeylift_home(), run_name=f"dagster run {context.run.run_id}")
         rows = report_rows(report).assign(mode=mode)
         warehouse.write_table(OUTPUT_SCHEMA, GUARD_TABLE, rows)
         output_file(GUARD_TABLE, rows)
