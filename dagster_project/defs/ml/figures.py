@@ -18,17 +18,22 @@ INLINE_DPI = 72  # the copy inside the event log: about a third of the bytes, en
 @dataclass(frozen=True)
 class SavedFigure:
     path: Path
-    metadata: dg.MetadataValue  # markdown: the image inline, then where the file is
+    metadata: dg.MetadataValue  # markdown with the image inline and the path, or the path alone
 
 
-def save_figure(fig: plt.Figure, name: str, caption: str | None = None) -> SavedFigure:
-    """Save `fig` as outputs/<name>, close it, and return the file with its inline metadata
-    (markdown with the image as a data URI, which the Dagster UI renders on the asset's page)."""
+def save_figure(fig: plt.Figure, name: str, caption: str | None = None, inline: bool = True) -> SavedFigure:
+    """Save `fig` as outputs/<name>, close it, and return the file with its metadata: markdown
+    with the image as a data URI (the Dagster UI shows it from the asset's page), or with
+    `inline=False` only its path (figures few people open: every inline image is kept in the
+    event log with each materialization, 50-150 KB apiece)."""
     path = outputs_dir() / name
     fig.savefig(path, dpi=FILE_DPI)
-    inline = io.BytesIO()
-    fig.savefig(inline, dpi=INLINE_DPI, format="png")
+    if not inline:
+        plt.close(fig)
+        return SavedFigure(path, dg.MetadataValue.path(str(path)))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=INLINE_DPI, format="png")
     plt.close(fig)
-    encoded = base64.b64encode(inline.getvalue()).decode()
+    encoded = base64.b64encode(buffer.getvalue()).decode()
     text = f"![{caption or name}](data:image/png;base64,{encoded})\n\n`{path}`"
     return SavedFigure(path, dg.MetadataValue.md(text))

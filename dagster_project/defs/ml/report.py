@@ -41,7 +41,8 @@ def build_attribution_report(zoo: ModelInputs, with_truth: bool) -> dg.AssetsDef
         registered model's effects in probability points beside the truth and the holdout); per
         model, variant and method a four-panel PNG (event-type lift, position lift, converted vs
         not converted, event x position heatmap); per model and variant the counterfactual
-        effects next to the simulator's truth. Every figure is inline here and in MLflow."""
+        effects next to the simulator's truth. The headline and the honest models' figures are
+        inline here; every figure is in outputs/ and in its model's MLflow run."""
         read = {name: inputs[name] for name in tables}
         guard = latest_guard_rows(context.instance)
         summary = summary_text({**read, "leakage_guard": guard}, output_locations())
@@ -61,6 +62,7 @@ def build_attribution_report(zoo: ModelInputs, with_truth: bool) -> dg.AssetsDef
                 return frame[keep & (frame["method"] == method)] if method else frame[keep]
 
             stem = f"{trained.model_name}__{trained.variant}"
+            inline = trained.variant == HONEST_VARIANT  # the leaky variants' figures stay files
             saved = {}  # MLflow's name (the same in every model's run) -> the figure
             for method in rows(read["event_type_attribution"])["method"].unique():
                 fig = attribution_report_figure(
@@ -69,12 +71,12 @@ def build_attribution_report(zoo: ModelInputs, with_truth: bool) -> dg.AssetsDef
                     rows(events, method),
                     title=f"{trained.model_name} on {trained.variant}: {method}",
                 )
-                saved[f"report__{method}.png"] = save_figure(fig, f"report_{stem}__{method}.png")
+                saved[f"report__{method}.png"] = save_figure(fig, f"report_{stem}__{method}.png", inline=inline)
             fig = counterfactual_figure(
                 rows(read["counterfactual_effects"]), read.get("simulator_truth"),
                 title=f"Counterfactual effects: {trained.model_name} on {trained.variant}",
             )
-            saved["counterfactuals.png"] = save_figure(fig, f"counterfactuals_{stem}.png")
+            saved["counterfactuals.png"] = save_figure(fig, f"counterfactuals_{stem}.png", inline=inline)
             mlflow_tracking.log_figures(trained.tracking_run_id, {name: figure.path for name, figure in saved.items()})
             figures.update({figure.path.stem: figure.metadata for figure in saved.values()})
         return dg.MaterializeResult(metadata=figures)
