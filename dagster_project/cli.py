@@ -123,36 +123,52 @@ def read_table_argument(argument: str):
     if argument.endswith(".parquet"):
         return pd.read_parquet(argument)
     if argument.endswith(".csv"):
-        frame = pd.read_csv(argument)
-        for column in ("event_at", "conversion_at"):
-            if column in frame.columns:
-                frame[column] = pd.to_datetime(frame[column])
-        return frame
+        return pd.read_csv(argument)
     raise SystemExit(f"journeylift check: {argument!r} is neither a .parquet/.csv file nor warehouse:<schema>.<table>")
 
 
-def check_table(table_argument: str, labels_argument: str | None) -> int:
-    """Run the leakage suites on a sequences/feature table; print failures; 1 on any failure."""
-    import pandas as pd
+def column_mapping(pairs: list[str] | None) -> dict[str, str]:
+    """`--columns old=new[,old=new...]` (the flag may repeat) as {old: new}."""
+    mapping = {}
+    for pair in ",".join(pairs or []).split(","):
+        if not pair.strip():
+            continue
+        old, sep, new = (part.strip() for part in pair.partition("="))
+        if not (sep and old and new):
+            raise SystemExit(f"journeylift check: --columns {pair!r} is not old=new (e.g. --columns ts=event_at)")
+        mapping[old] = new
+    return mapping
 
+
+def check_table(table_argument: str, labels_argument: str | None, columns: list[str] | None = None,
+                strict: bool = False) -> int:
+    """Run the leakage suites on a sequences/feature table a user brings (its columns under the
+    contract's or the marts' names, or renamed by `columns`); print failures; 1 on any failure."""
     from dagster_project.defs.quality.leakage_guard import guard_parameters
-    from expectations import leakage_guard
+    from expectations import conform_own_table, leakage_guard
+    from ml.contract import MART_NAMES
 
-    frame = read_table_argument(table_argument)
-    labels = None
+    renames = {**MART_NAMES, **column_mapping(columns)}
+    frame = conform_own_table(read_table_argument(table_argument), renames)
+    labels, notes = None, []
     if labels_argument:
-        labels = read_table_argument(labels_argument)
-        if "conversion_at" not in frame.columns:
+        labels = conform_own_table(read_table_argument(labels_argument), renames)
+        if "journey_id" not in labels.columns or "journey_id" not in frame.columns:
+            where = labels_argument if "journey_id" not in labels.columns else table_argument
+            raise SystemExit(f"journeylift check: {where} has no column journey_id to join the labels on "
+                             "(name it with --columns <yours>=journey_id)")
+        if "conversion_at" not in frame.columns and "conversion_at" in labels.columns:
             frame = frame.merge(labels[["journey_id", "conversion_at"]], on="journey_id", how="left")
-        labels = labels[["journey_id", "converted"]]
-    elif "conversion_at" not in frame.columns:
-        frame = frame.assign(conversion_at=pd.NaT)  # the temporal rule needs --labels
-    report = leakage_guard(frame, table_argument, guard_parameters(), labels=labels)
-    if not labels_argument:
-        report.notes.append("temporal check skipped: give --labels with conversion_at per journey")
+        if "converted" in labels.columns:
+            labels = labels[["journey_id", "converted"]]
+        else:
+            labels, notes = None, [f"{labels_argument} has no column converted"]
+    if "conversion_at" not in frame.columns:
+        notes.append("temporal check skipped: give --labels with conversion_at (or conversion_ts) per journey")
+    report = leakage_guard(frame, table_argument, guard_parameters(), labels=labels, own_table=True, strict=strict)
     for failure in report.failures:
         print(f"FAIL {failure.message}")
-    for note in report.notes:
+    for note in notes + report.notes:
         print(f"note: {note}")
     verdict = "clean" if report.success else f"{len(report.failures)} failed"
     print(f"{table_argument}: {report.n_expectations} expectations on {len(frame):,} rows, {verdict}")
@@ -218,7 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("summary", help="print the summary of the last run")
     check = commands.add_parser("check", help="run the leakage suites on a sequences/feature table")
     check.add_argument("table", help="a .parquet/.csv file or warehouse:<schema>.<table>")
-    check.add_argument("--labels", help="the labels (journey_id, converted, conversion_at), same forms")
+    check.add_argument("--labels", help="the labels (journey_id, converted, conversion_at or conversion_ts), same forms")
+    check.add_argument("--columns", action="append", metavar="OLD=NEW",
+                       help="rename your columns to the marts' names, e.g. --columns ts=event_at,sid=journey_id "
+                       "(event_ts and conversion_ts are understood as they are)")
+    check.add_argument("--strict", action="store_true",
+                       help="fail on a column outside the feature contract or one a rule needs that is missing "
+                       "(default: name them and go on)")
     from ml.importers import available_importers
 
     importer = commands.add_parser("import", help="map a public dataset onto the raw contract, as a folder source")
@@ -250,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "check":
-            return check_table(args.table, args.labels)
+            return check_table(args.table, args.labels, args.columns, args.strict)
         succeeded = run_job(args.select, args.users) if args.command == "run" else True
         print(run_summary())  # also after a failed run: the guard's findings are in it
     except WarehouseLocked as locked:
