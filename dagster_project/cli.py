@@ -9,6 +9,7 @@ the last run's test figures on imported Criteo journeys next to the CausalMTA pa
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import sys
@@ -112,19 +113,35 @@ def backfill(start: str, end: str, select: str | None = None, users: int | None 
 
 
 def read_table_argument(argument: str):
-    """A .parquet/.csv file, or `warehouse:<schema>.<table>` in the journeylift warehouse."""
+    """A .parquet/.csv file, or `warehouse:<schema>.<table>` in the journeylift warehouse; a file
+    or table that cannot be read is one line (ValueError) naming it."""
+    import duckdb
     import pandas as pd
 
     from dagster_project.warehouse import Warehouse
 
     if argument.startswith("warehouse:"):
         schema, _, table = argument.removeprefix("warehouse:").partition(".")
-        return Warehouse().read_table(schema, table)
-    if argument.endswith(".parquet"):
-        return pd.read_parquet(argument)
-    if argument.endswith(".csv"):
-        return pd.read_csv(argument)
-    raise SystemExit(f"journeylift check: {argument!r} is neither a .parquet/.csv file nor warehouse:<schema>.<table>")
+        if not warehouse_path().exists():
+            raise ValueError(f"no warehouse at {warehouse_path()} (JOURNEYLIFT_HOME): run `journeylift run` first, "
+                             "or check a file")
+        try:
+            return Warehouse().read_table(schema, table)
+        except duckdb.CatalogException:
+            raise ValueError(f"{argument}: no table {schema}.{table} in the warehouse {warehouse_path()}") from None
+    readers = {".parquet": ("Parquet", pd.read_parquet), ".csv": ("CSV", pd.read_csv)}
+    kind, read = readers.get(Path(argument).suffix, (None, None))
+    if read is None:
+        raise SystemExit(f"journeylift check: {argument!r} is neither a .parquet/.csv file nor warehouse:<schema>.<table>")
+    if not Path(argument).exists():
+        raise FileNotFoundError(errno.ENOENT, "no such file", argument)
+    try:
+        return read(argument)
+    except OSError:
+        raise  # missing, a folder, no permission: said by the CLI with the path
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{argument} is not a readable {kind} file ({first})") from error
 
 
 def column_mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -150,6 +167,8 @@ def check_table(table_argument: str, labels_argument: str | None, columns: list[
 
     renames = {**MART_NAMES, **column_mapping(columns)}
     frame = conform_own_table(read_table_argument(table_argument), renames)
+    if frame.empty:
+        raise ValueError(f"{table_argument} holds no rows: nothing to check")
     labels, notes = None, []
     if labels_argument:
         labels = conform_own_table(read_table_argument(labels_argument), renames)
@@ -227,8 +246,26 @@ def run_summary() -> str:
     return summary_text(tables, output_locations())
 
 
+def error_line(error: Exception) -> str:
+    """A user's mistake (a missing or unreadable file, a wrong format, a bad setting, a locked
+    warehouse) in one line that says what is wrong and what to do; anything else asks for --debug."""
+    from dagster_project.warehouse import WarehouseLocked
+
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, IsADirectoryError):
+        return f"{error.filename} is a folder; give a file"
+    if isinstance(error, FileNotFoundError):
+        return f"no such file or folder: {error.filename}; check the path" if error.filename else f"{first}; check the path"
+    if isinstance(error, PermissionError):
+        return f"cannot read {error.filename or first}: permission denied; check the file's permissions"
+    if isinstance(error, (WarehouseLocked, ValueError)):
+        return first
+    return f"unexpected {type(error).__name__}: {first} (run again with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journeylift")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole graph over every event date, then print the summary")
     commands.add_parser("summary", help="print the summary of the last run")
@@ -260,7 +297,25 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--select", help="only these assets, in Dagster's selection syntax "
                              "(e.g. 'key:\"journeylift/leaderboard\"+' or 'group:training'); default: all")
         command.add_argument("--users", type=int, help="simulated users (the simulator's n_users)")
+    for command in commands.choices.values():  # --debug after the command too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except SystemExit as refused:
+        if not isinstance(refused.code, str):
+            raise
+        print(refused.code, file=sys.stderr)  # a refusal already worded as one line
+        return 1
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"journeylift {args.command}: {error_line(error)}", file=sys.stderr)
+        return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The parsed command, run."""
     if args.command == "backfill":
         return backfill(args.start, args.end, args.select, args.users)
     if args.command == "import":
@@ -268,16 +323,10 @@ def main(argv: list[str] | None = None) -> int:
                              every_nth_journey=args.every_nth_journey, split=args.split)
     if args.command == "compare":
         return compare_causalmta(args.imported)
-    from dagster_project.warehouse import WarehouseLocked
-
-    try:
-        if args.command == "check":
-            return check_table(args.table, args.labels, args.columns, args.strict)
-        succeeded = run_job(args.select, args.users) if args.command == "run" else True
-        print(run_summary())  # also after a failed run: the guard's findings are in it
-    except WarehouseLocked as locked:
-        print(f"journeylift {args.command}: {locked}", file=sys.stderr)
-        return 1
+    if args.command == "check":
+        return check_table(args.table, args.labels, args.columns, args.strict)
+    succeeded = run_job(args.select, args.users) if args.command == "run" else True
+    print(run_summary())  # also after a failed run: the guard's findings are in it
     return 0 if succeeded else 1
 
 
