@@ -15,7 +15,9 @@ import shutil
 import sys
 from pathlib import Path
 
-from dagster_project.settings import OUTPUT_SCHEMA, journeylift_home, output_locations, outputs_dir, warehouse_path
+from dagster_project.settings import (
+    OUTPUT_SCHEMA, journeylift_home, output_locations, outputs_dir, plain_name, warehouse_path,
+)
 
 
 INSTANCE_YAML = Path(__file__).parent / "instance.yaml"  # DAGSTER_HOME/dagster.yaml when absent
@@ -122,6 +124,8 @@ def read_table_argument(argument: str):
 
     if argument.startswith("warehouse:"):
         schema, _, table = argument.removeprefix("warehouse:").partition(".")
+        plain_name(schema, "warehouse:<schema>.<table>: the schema")
+        plain_name(table, "warehouse:<schema>.<table>: the table")
         if not warehouse_path().exists():
             raise ValueError(f"no warehouse at {warehouse_path()} (JOURNEYLIFT_HOME): run `journeylift run` first, "
                              "or check a file")

@@ -54,8 +54,14 @@ def _sql_name(name: str) -> str:
 
 
 def table_violations(con: duckdb.DuckDBPyConnection, table: ContractTable, relation: str) -> list[str]:
-    """The contract lines `relation` (a table or a file function) breaks as `table`."""
-    columns = {row[0].lower(): row[0] for row in con.sql(f"describe select * from {relation}").fetchall()}
+    """The contract lines `relation` (a table or a file function) breaks as `table`; a file DuckDB
+    cannot read (a CSV it cannot parse, e.g. a lone carriage return inside a quoted value) is one
+    line, not a crash."""
+    try:
+        columns = {row[0].lower(): row[0] for row in con.sql(f"describe select * from {relation}").fetchall()}
+    except duckdb.Error as error:
+        first = str(error).strip().splitlines()[0]
+        return [f"{table.name}: cannot be read ({first}); save it as Parquet, or as plain comma-separated CSV"]
     violations = [
         f"{table.name}.{column}: required column missing" for column in table.columns if column not in columns
     ]
