@@ -29,6 +29,7 @@ import pandas as pd
 
 from dagster_project.partitions import covers_every_partition
 from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir, warehouse_path
+from ml.written_files import written_whole
 
 WAREHOUSE_IO = "io_manager"  # the default I/O manager: tables
 MODEL_IO = "model_io_manager"  # pickled Python objects: trained models and their tensors
@@ -143,12 +144,13 @@ def holds_vectors(frame: pd.DataFrame) -> bool:
 
 def output_file(name: str, frame: pd.DataFrame, parquet: bool = False) -> Path:
     """outputs/<name>.csv, or .parquet for a table of vectors (or when asked): the output table's
-    file copy."""
+    file copy, written whole or not at all."""
     path = outputs_dir() / f"{name}.{'parquet' if parquet or holds_vectors(frame) else 'csv'}"
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+    with written_whole(path) as partial:  # a killed run leaves the previous file, never half of one
+        if path.suffix == ".parquet":
+            frame.to_parquet(partial, index=False)
+        else:
+            frame.to_csv(partial, index=False)
     return path
 
 

@@ -4,11 +4,13 @@ import dagster as dg
 import matplotlib.pyplot as plt
 
 from dagster_project.settings import outputs_dir
+from ml.written_files import written_whole
 
 
 def save_figure(fig: plt.Figure, name: str) -> dg.MetadataValue:
     """Save `fig` as outputs/<name>, close it, and return its path as metadata."""
     path = outputs_dir() / name
-    fig.savefig(path, dpi=110)
+    with written_whole(path) as partial:
+        fig.savefig(partial, dpi=110)
     plt.close(fig)
     return dg.MetadataValue.path(str(path))
