@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager  # its dump, made whole
 import duckdb
 import numpy as np
 import pandas as pd
@@ -200,3 +201,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         schema, table = self._relation(context.asset_key)
         return self.warehouse.read_table(schema, table, (context.definition_metadata or {}).get("columns"))
+
+
+class WholePickles(PickledObjectFilesystemIOManager):
+    """Dagster's pickling I/O manager, each pickle written beside its path and swapped in: a run
+    killed while pickling a model leaves the previous pickle, never a truncated one."""
+
+    def dump_to_path(self, context: dg.OutputContext, obj, path) -> None:
+        with written_whole(Path(path)) as partial:
+            super().dump_to_path(context, obj, type(path)(partial))
+
+
+class ModelIOManager(dg.FilesystemIOManager):
+    """Trained models and their tensors, pickled under the Dagster instance's storage (or
+    `base_dir`), written whole or not at all."""
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> WholePickles:
+        return WholePickles(base_dir=self.base_dir or context.instance.storage_directory())

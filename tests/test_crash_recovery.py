@@ -15,6 +15,7 @@ or the new one, never half), and the next run completes.
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -143,3 +144,33 @@ def test_training_killed_mid_run_keeps_the_previous_model_and_the_next_run_compl
     again = subprocess.run([*train, "--epochs", "2"], capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-2000:]
     assert model.read_bytes() != before and not list(model.parent.glob(".model.*"))
+
+
+class _FailsHalfwayThroughPickling:
+    """Pickles a large payload, then fails: what a kill mid-pickle leaves on disk."""
+
+    def __reduce__(self):
+        raise pickle.PicklingError("killed halfway")
+
+
+def test_a_model_pickle_interrupted_mid_write_leaves_the_previous_one(tmp_path):
+    import dagster as dg
+
+    from dagster_project.warehouse import ModelIOManager
+
+    @dg.asset(io_manager_key="models")
+    def trained() -> object:
+        return {"weights": [1.0] * 100_000, "version": 1}
+
+    manager = ModelIOManager(base_dir=str(tmp_path))
+    assert dg.materialize([trained], resources={"models": manager}).success
+    (path,) = [p for p in tmp_path.rglob("trained") if p.is_file()]
+    before = path.read_bytes()
+
+    @dg.asset(name="trained", io_manager_key="models")
+    def trained_again() -> object:
+        return [list(range(200_000)), _FailsHalfwayThroughPickling()]  # the list is pickled first
+
+    assert not dg.materialize([trained_again], resources={"models": manager}, raise_on_error=False).success
+    assert path.read_bytes() == before and pickle.loads(before)["version"] == 1
+    assert not [p for p in tmp_path.rglob("*partial*")]
