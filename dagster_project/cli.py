@@ -9,6 +9,7 @@ the last run's test figures on imported Criteo journeys next to the CausalMTA pa
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ from dagster_project.settings import (
     mlflow_dir,
     output_locations,
     outputs_dir,
+    plain_name,
     server_port,
     server_url,
     warehouse_path,
@@ -180,47 +182,83 @@ def backfill(start: str, end: str, select: str | None = None, users: int | None 
 
 
 def read_table_argument(argument: str):
-    """A .parquet/.csv file, or `warehouse:<schema>.<table>` in the journeylift warehouse."""
+    """A .parquet/.csv file, or `warehouse:<schema>.<table>` in the journeylift warehouse; a file
+    or table that cannot be read is one line (ValueError) naming it."""
+    import duckdb
     import pandas as pd
 
     from dagster_project.warehouse import Warehouse
 
     if argument.startswith("warehouse:"):
         schema, _, table = argument.removeprefix("warehouse:").partition(".")
-        return Warehouse().read_table(schema, table)
-    if argument.endswith(".parquet"):
-        return pd.read_parquet(argument)
-    if argument.endswith(".csv"):
-        frame = pd.read_csv(argument)
-        for column in ("event_at", "conversion_at"):
-            if column in frame.columns:
-                frame[column] = pd.to_datetime(frame[column])
-        return frame
-    raise SystemExit(f"journeylift check: {argument!r} is neither a .parquet/.csv file nor warehouse:<schema>.<table>")
+        plain_name(schema, "warehouse:<schema>.<table>: the schema")
+        plain_name(table, "warehouse:<schema>.<table>: the table")
+        if not warehouse_path().exists():
+            raise ValueError(f"no warehouse at {warehouse_path()} (JOURNEYLIFT_HOME): run `journeylift run` first, "
+                             "or check a file")
+        try:
+            return Warehouse().read_table(schema, table)
+        except duckdb.CatalogException:
+            raise ValueError(f"{argument}: no table {schema}.{table} in the warehouse {warehouse_path()}") from None
+    readers = {".parquet": ("Parquet", pd.read_parquet), ".csv": ("CSV", pd.read_csv)}
+    kind, read = readers.get(Path(argument).suffix, (None, None))
+    if read is None:
+        raise SystemExit(f"journeylift check: {argument!r} is neither a .parquet/.csv file nor warehouse:<schema>.<table>")
+    if not Path(argument).exists():
+        raise FileNotFoundError(errno.ENOENT, "no such file", argument)
+    try:
+        return read(argument)
+    except OSError:
+        raise  # missing, a folder, no permission: said by the CLI with the path
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{argument} is not a readable {kind} file ({first})") from error
 
 
-def check_table(table_argument: str, labels_argument: str | None) -> int:
-    """Run the leakage suites on a sequences/feature table; print failures; 1 on any failure."""
-    import pandas as pd
+def column_mapping(pairs: list[str] | None) -> dict[str, str]:
+    """`--columns old=new[,old=new...]` (the flag may repeat) as {old: new}."""
+    mapping = {}
+    for pair in ",".join(pairs or []).split(","):
+        if not pair.strip():
+            continue
+        old, sep, new = (part.strip() for part in pair.partition("="))
+        if not (sep and old and new):
+            raise SystemExit(f"journeylift check: --columns {pair!r} is not old=new (e.g. --columns ts=event_at)")
+        mapping[old] = new
+    return mapping
 
+
+def check_table(table_argument: str, labels_argument: str | None, columns: list[str] | None = None,
+                strict: bool = False) -> int:
+    """Run the leakage suites on a sequences/feature table a user brings (its columns under the
+    contract's or the marts' names, or renamed by `columns`); print failures; 1 on any failure."""
     from dagster_project.defs.quality.leakage_guard import guard_parameters
-    from expectations import leakage_guard
+    from expectations import conform_own_table, leakage_guard
+    from ml.contract import MART_NAMES
 
-    frame = read_table_argument(table_argument)
-    labels = None
+    renames = {**MART_NAMES, **column_mapping(columns)}
+    frame = conform_own_table(read_table_argument(table_argument), renames)
+    if frame.empty:
+        raise ValueError(f"{table_argument} holds no rows: nothing to check")
+    labels, notes = None, []
     if labels_argument:
-        labels = read_table_argument(labels_argument)
-        if "conversion_at" not in frame.columns:
+        labels = conform_own_table(read_table_argument(labels_argument), renames)
+        if "journey_id" not in labels.columns or "journey_id" not in frame.columns:
+            where = labels_argument if "journey_id" not in labels.columns else table_argument
+            raise SystemExit(f"journeylift check: {where} has no column journey_id to join the labels on "
+                             "(name it with --columns <yours>=journey_id)")
+        if "conversion_at" not in frame.columns and "conversion_at" in labels.columns:
             frame = frame.merge(labels[["journey_id", "conversion_at"]], on="journey_id", how="left")
-        labels = labels[["journey_id", "converted"]]
-    elif "conversion_at" not in frame.columns:
-        frame = frame.assign(conversion_at=pd.NaT)  # the temporal rule needs --labels
-    report = leakage_guard(frame, table_argument, guard_parameters(), labels=labels)
-    if not labels_argument:
-        report.notes.append("temporal check skipped: give --labels with conversion_at per journey")
+        if "converted" in labels.columns:
+            labels = labels[["journey_id", "converted"]]
+        else:
+            labels, notes = None, [f"{labels_argument} has no column converted"]
+    if "conversion_at" not in frame.columns:
+        notes.append("temporal check skipped: give --labels with conversion_at (or conversion_ts) per journey")
+    report = leakage_guard(frame, table_argument, guard_parameters(), labels=labels, own_table=True, strict=strict)
     for failure in report.failures:
         print(f"FAIL {failure.message}")
-    for note in report.notes:
+    for note in notes + report.notes:
         print(f"note: {note}")
     verdict = "clean" if report.success else f"{len(report.failures)} failed"
     print(f"{table_argument}: {report.n_expectations} expectations on {len(frame):,} rows, {verdict}")
@@ -342,15 +380,39 @@ def dev() -> int:
                 os.killpg(server.pid, signal.SIGKILL)
 
 
+def error_line(error: Exception) -> str:
+    """A user's mistake (a missing or unreadable file, a wrong format, a bad setting, a locked
+    warehouse) in one line that says what is wrong and what to do; anything else asks for --debug."""
+    from dagster_project.warehouse import WarehouseLocked
+
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if isinstance(error, IsADirectoryError):
+        return f"{error.filename} is a folder; give a file"
+    if isinstance(error, FileNotFoundError):
+        return f"no such file or folder: {error.filename}; check the path" if error.filename else f"{first}; check the path"
+    if isinstance(error, PermissionError):
+        return f"cannot read {error.filename or first}: permission denied; check the file's permissions"
+    if isinstance(error, (WarehouseLocked, ValueError)):
+        return first
+    return f"unexpected {type(error).__name__}: {first} (run again with --debug for the traceback)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="journeylift")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the whole graph over every event date, then print the summary")
     commands.add_parser("summary", help="print the summary of the last run")
     commands.add_parser("dev", help="the Dagster UI, the MLflow UI and GX's Data Docs on 127.0.0.1, until Ctrl-C")
     check = commands.add_parser("check", help="run the leakage suites on a sequences/feature table")
     check.add_argument("table", help="a .parquet/.csv file or warehouse:<schema>.<table>")
-    check.add_argument("--labels", help="the labels (journey_id, converted, conversion_at), same forms")
+    check.add_argument("--labels", help="the labels (journey_id, converted, conversion_at or conversion_ts), same forms")
+    check.add_argument("--columns", action="append", metavar="OLD=NEW",
+                       help="rename your columns to the marts' names, e.g. --columns ts=event_at,sid=journey_id "
+                       "(event_ts and conversion_ts are understood as they are)")
+    check.add_argument("--strict", action="store_true",
+                       help="fail on a column outside the feature contract or one a rule needs that is missing "
+                       "(default: name them and go on)")
     from ml.importers import available_importers
 
     importer = commands.add_parser("import", help="map a public dataset onto the raw contract, as a folder source")
@@ -370,7 +432,25 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--select", help="only these assets, in Dagster's selection syntax "
                              "(e.g. 'key:\"journeylift/leaderboard\"+' or 'group:training'); default: all")
         command.add_argument("--users", type=int, help="simulated users (the simulator's n_users)")
+    for command in commands.choices.values():  # --debug after the command too
+        command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except SystemExit as refused:
+        if not isinstance(refused.code, str):
+            raise
+        print(refused.code, file=sys.stderr)  # a refusal already worded as one line
+        return 1
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"journeylift {args.command}: {error_line(error)}", file=sys.stderr)
+        return 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The parsed command, run."""
     if args.command == "dev":
         return dev()
     if args.command == "backfill":
@@ -380,16 +460,10 @@ def main(argv: list[str] | None = None) -> int:
                              every_nth_journey=args.every_nth_journey, split=args.split)
     if args.command == "compare":
         return compare_causalmta(args.imported)
-    from dagster_project.warehouse import WarehouseLocked
-
-    try:
-        if args.command == "check":
-            return check_table(args.table, args.labels)
-        succeeded = run_job(args.select, args.users) if args.command == "run" else True
-        print(run_summary())  # also after a failed run: the guard's findings are in it
-    except WarehouseLocked as locked:
-        print(f"journeylift {args.command}: {locked}", file=sys.stderr)
-        return 1
+    if args.command == "check":
+        return check_table(args.table, args.labels, args.columns, args.strict)
+    succeeded = run_job(args.select, args.users) if args.command == "run" else True
+    print(run_summary())  # also after a failed run: the guard's findings are in it
     return 0 if succeeded else 1
 
 

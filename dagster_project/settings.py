@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 import warnings
 from dataclasses import dataclass
@@ -98,20 +99,43 @@ class Source:
         return {"raw_schema": self.schema} if self.kind == "warehouse" else {}
 
 
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Characters that end or open a SQL literal or statement, and control characters: never in a path
+# that is spliced into a DuckDB table function.
+UNSAFE_PATH_CHARACTERS = re.compile(r"""['"`;\x00-\x1f\x7f]""")
+
+
+def plain_name(name: str, what: str) -> str:
+    """`name` when it is a plain SQL name (ASCII letters, digits and underscores, not starting with
+    a digit); otherwise a ValueError that names it and `what` it was for."""
+    if not PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"{what} {name!r} is not a plain name (letters, digits and _, not starting with a digit)")
+    return name
+
+
+def safe_path(value: str, what: str) -> str:
+    """`value` unless it holds a quote, backtick, semicolon or control character (SQL injection or a
+    name that is not what it shows); a ValueError naming the character otherwise."""
+    found = UNSAFE_PATH_CHARACTERS.search(value)
+    if found:
+        raise ValueError(f"{what} {value!r} holds {found.group()!r}: rename the folder without quotes, "
+                         "semicolons or control characters")
+    return value
+
+
 def parse_source(value: str | None) -> Source:
     """`simulator` (also empty; `simulator:ad_funnel` for the ad-funnel domain),
-    `warehouse:<schema>` or a folder path (which must exist)."""
+    `warehouse:<schema>` (a plain name) or a folder path (which must exist; no quotes,
+    semicolons or control characters)."""
     value = (value or "").strip()
     if value in ("", "simulator", f"simulator:{SESSIONS}"):
         return Source("simulator")
     if value == f"simulator:{AD_FUNNEL}":
         return Source("simulator", domain=AD_FUNNEL)
     if value.startswith("warehouse:"):
-        schema = value.removeprefix("warehouse:").strip()
-        if not schema.replace("_", "").isalnum():
-            raise ValueError(f"{SOURCE_ENV}={value!r}: warehouse:<schema> needs a plain schema name")
+        schema = plain_name(value.removeprefix("warehouse:").strip(), f"{SOURCE_ENV}=warehouse:<schema>: the schema")
         return Source("warehouse", schema=schema)
-    folder = Path(value).expanduser().resolve()
+    folder = Path(safe_path(value, f"{SOURCE_ENV}: the folder")).expanduser().resolve()
     if not folder.is_dir():
         raise ValueError(f"{SOURCE_ENV}={value!r} is neither `simulator`, `warehouse:<schema>` nor an existing folder")
     return Source("folder", folder=folder)

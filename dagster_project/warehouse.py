@@ -23,12 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.fs_io_manager import PickledObjectFilesystemIOManager  # its dump, made whole
 import duckdb
 import numpy as np
 import pandas as pd
 
 from dagster_project.partitions import covers_every_partition
 from dagster_project.settings import OUTPUT_SCHEMA, outputs_dir, warehouse_path
+from ml.written_files import written_whole
 
 WAREHOUSE_IO = "io_manager"  # the default I/O manager: tables
 MODEL_IO = "model_io_manager"  # pickled Python objects: trained models and their tensors
@@ -158,12 +160,13 @@ def holds_vectors(frame: pd.DataFrame) -> bool:
 
 def output_file(name: str, frame: pd.DataFrame, parquet: bool = False) -> Path:
     """outputs/<name>.csv, or .parquet for a table of vectors (or when asked): the output table's
-    file copy."""
+    file copy, written whole or not at all."""
     path = outputs_dir() / f"{name}.{'parquet' if parquet or holds_vectors(frame) else 'csv'}"
-    if path.suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_csv(path, index=False)
+    with written_whole(path) as partial:  # a killed run leaves the previous file, never half of one
+        if path.suffix == ".parquet":
+            frame.to_parquet(partial, index=False)
+        else:
+            frame.to_csv(partial, index=False)
     return path
 
 
@@ -213,3 +216,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext) -> pd.DataFrame:
         schema, table = self._relation(context.asset_key)
         return self.warehouse.read_table(schema, table, (context.definition_metadata or {}).get("columns"))
+
+
+class WholePickles(PickledObjectFilesystemIOManager):
+    """Dagster's pickling I/O manager, each pickle written beside its path and swapped in: a run
+    killed while pickling a model leaves the previous pickle, never a truncated one."""
+
+    def dump_to_path(self, context: dg.OutputContext, obj, path) -> None:
+        with written_whole(Path(path)) as partial:
+            super().dump_to_path(context, obj, type(path)(partial))
+
+
+class ModelIOManager(dg.FilesystemIOManager):
+    """Trained models and their tensors, pickled under the Dagster instance's storage (or
+    `base_dir`), written whole or not at all."""
+
+    def create_io_manager(self, context: dg.InitResourceContext) -> WholePickles:
+        return WholePickles(base_dir=self.base_dir or context.instance.storage_directory())

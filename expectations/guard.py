@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +95,55 @@ class GuardReport:
 
 # Columns that identify rows or come from the audit join; never features on their own.
 NON_FEATURE_COLUMNS = ("journey_id", "user_id", "event_id", "split", "event_at", "conversion_at")
+ROWS_SUITE = "no_funnel_sequences"
+COLUMN_SET = "expect_table_columns_to_match_set"  # the feature contract: the mart's exact columns
+AUDIT_COLUMN = "conversion_at"  # joined on from the labels, not a column of the table
+
+
+def expectation_columns(expectation: dict) -> list[str]:
+    """The columns an expectation of a suite reads."""
+    kwargs = expectation["kwargs"]
+    return [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs] + list(kwargs.get("column_list", []))
+
+
+def feature_contract_columns() -> list[str]:
+    """The columns a sequences/feature table may hold (the mart's, from the rows suite)."""
+    (spec,) = [e for e in load_suite(ROWS_SUITE)["expectations"] if e["type"] == COLUMN_SET]
+    return list(spec["kwargs"]["column_set"])
+
+
+@dataclass
+class TableShape:
+    """How a user's own table differs from the feature contract: the rules it cannot be checked
+    against (missing column -> what the rule catches) and its columns outside the contract."""
+
+    missing: dict[str, list[str]]
+    unknown: list[str]
+
+
+def own_table_rules(columns, parameters: dict) -> tuple[list[dict], TableShape]:
+    """The rows suite's expectations a table with `columns` can be checked against, and its shape.
+
+    A rule whose column is absent is skipped and its column named as missing (never failed as if
+    values broke it); the exact column set gives way to naming each column outside the contract
+    as unknown, unless its name is label-like (the feature_columns suite fails it) or it
+    predicts the label (the single-feature AUC suite fails it)."""
+    present = set(columns)
+    runnable, missing = [], {}
+    for expectation in load_suite(ROWS_SUITE)["expectations"]:
+        if expectation["type"] == COLUMN_SET:
+            continue
+        absent = [c for c in expectation_columns(expectation) if c not in present]
+        for column in absent:
+            if column == AUDIT_COLUMN:  # from the labels: the caller says the temporal rule was skipped
+                continue
+            missing.setdefault(column, []).append((expectation.get("meta") or {}).get("leak", expectation["type"]))
+        if not absent:
+            runnable.append(expectation)
+    contract = set(feature_contract_columns()) | {AUDIT_COLUMN}
+    patterns = [re.compile(p) for p in parameters.get("label_column_patterns", [])]
+    unknown = [c for c in columns if c not in contract and not any(p.search(str(c)) for p in patterns)]
+    return runnable, TableShape(missing, unknown)
 
 
 def leakage_guard(
@@ -103,6 +153,8 @@ def leakage_guard(
     labels: pd.DataFrame | None = None,
     docs_root: Path | None = None,
     run_name: str | None = None,
+    own_table: bool = False,
+    strict: bool = False,
 ) -> GuardReport:
     """Run every leakage suite on a sequences/feature table.
 
@@ -113,22 +165,36 @@ def leakage_guard(
     docs_root: a folder for GX's file project and Data Docs (see validate_frame).
     run_name: what the Data Docs call this validation (the Dagster run).
 
+    own_table: a table a user brings rather than the mart (`journeylift check`): rules whose
+        column is absent are skipped with a note naming it, and columns outside the feature
+        contract are noted as unknown (see own_table_rules); with `strict`, both fail.
+
     Suites: `no_funnel_sequences` on the rows (funnel events, temporal leakage, contract
     columns, duplicates), `feature_columns` on the column names (label-like names),
     `user_splits` on the distinct (user_id, split) pairs, and `single_feature_auc` on each
     column's AUC against the label.
     """
-    def validate(frame: pd.DataFrame, suite_name: str, notes: str | None = None) -> GuardResult:
-        return validate_frame(frame, suite_name, table, parameters, docs_root, run_name, notes)
+    def validate(frame: pd.DataFrame, suite_name: str, expectations: list[dict] | None = None,
+                 notes: str | None = None) -> GuardResult:
+        return validate_frame(frame, suite_name, table, parameters, docs_root,
+                              expectations=expectations, run_name=run_name, notes=notes)
 
-    results = [validate(audit, "no_funnel_sequences")]
-    table_columns = [c for c in audit.columns if c != "conversion_at"]
+    notes = []
+    if own_table:
+        rules, shape = own_table_rules(list(audit.columns), parameters)
+        results = [validate(audit, ROWS_SUITE, rules), _shape_result(shape, table, strict)]
+        if not strict:
+            notes += [f"missing column {c}: not checked for {', '.join(leaks)}" for c, leaks in shape.missing.items()]
+            notes += [f"unknown column {c}: not a feature column of the contract, checked by name and "
+                      "single-feature AUC only (an error with --strict)" for c in shape.unknown]
+    else:
+        results = [validate(audit, ROWS_SUITE)]
+    table_columns = [c for c in audit.columns if c != AUDIT_COLUMN]
     names = pd.DataFrame({"column_name": table_columns})
     results.append(validate(names, "feature_columns"))
     if {"user_id", "split"} <= set(audit.columns):
         pairs = audit[["user_id", "split"]].drop_duplicates()
         results.append(validate(pairs, "user_splits"))
-    notes = []
     if labels is not None and "journey_id" in audit.columns:
         aucs = single_feature_aucs(audit, labels)
         shown = aucs.sort_values("auc", ascending=False).round(4).to_markdown(index=False)
@@ -136,6 +202,36 @@ def leakage_guard(
     else:
         notes.append("single-feature AUC check skipped: no labels given")
     return GuardReport(table, results, notes)
+
+
+def conform_own_table(frame: pd.DataFrame, renames: dict[str, str]) -> pd.DataFrame:
+    """A user's table under the marts' column names (`renames`: old -> new), its times as naive
+    UTC timestamps the way the raw contract reads them: text with an offset or a zone-aware column
+    converted to UTC, a value without a zone taken as UTC."""
+    frame = frame.rename(columns={old: new for old, new in renames.items() if old in frame.columns})
+    for column in NON_FEATURE_COLUMNS:
+        if column.endswith("_at") and column in frame.columns:
+            values = frame[column]
+            if not isinstance(values.dtype, pd.DatetimeTZDtype) and not pd.api.types.is_datetime64_dtype(values):
+                try:
+                    values = pd.to_datetime(values, utc=True, format="mixed")
+                except (ValueError, TypeError) as error:
+                    raise ValueError(f"column {column}: not a timestamp ({str(error).splitlines()[0]})") from None
+            if isinstance(values.dtype, pd.DatetimeTZDtype):
+                values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+            frame[column] = values
+    return frame
+
+
+def _shape_result(shape: TableShape, table: str, strict: bool) -> GuardResult:
+    """A user's table's missing and unknown columns as a result: failures only when `strict`."""
+    failures = []
+    if strict:
+        failures += [GuardFailure(f"missing column (needed for {', '.join(leaks)}; --strict)", table,
+                                  "expect_column_to_exist", column, None, None) for column, leaks in shape.missing.items()]
+        failures += [GuardFailure("unknown column (not a feature column of the contract; --strict)", table,
+                                  COLUMN_SET, column, None, None) for column in shape.unknown]
+    return GuardResult("table_columns", table, 0, len(shape.missing) + len(shape.unknown), failures)
 
 
 def single_feature_aucs(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
@@ -181,9 +277,10 @@ def _out_of_fold_rate(values: np.ndarray, label: np.ndarray, fold: np.ndarray) -
 
 def validate_frame(
     frame: pd.DataFrame, suite_name: str, table: str, parameters: dict, docs_root: Path | None = None,
-    run_name: str | None = None, notes: str | None = None,
+    expectations: list[dict] | None = None, run_name: str | None = None, notes: str | None = None,
 ) -> GuardResult:
-    """Validate `frame` (the contents of `table`) against the named suite.
+    """Validate `frame` (the contents of `table`) against the named suite (only `expectations`
+    of it, when given).
 
     With `docs_root`, GX keeps a file project in `<docs_root>/gx` and updates its Data Docs (an HTML
     site with every validation) on each run, readable offline once the vendor files are fetched
@@ -195,8 +292,6 @@ def validate_frame(
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     spec = load_suite(suite_name)
-    if notes:
-        spec = {**spec, "expectations": [{**e, "notes": notes} for e in spec["expectations"]]}
     if docs_root is None:
         context = gx.get_context(mode="ephemeral")
     else:
@@ -208,7 +303,10 @@ def validate_frame(
         .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe("whole_table")
     )
-    suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=spec["expectations"]))
+    chosen = spec["expectations"] if expectations is None else expectations
+    if notes:
+        chosen = [{**expectation, "notes": notes} for expectation in chosen]
+    suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite_name, expectations=chosen))
     validation = context.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=batch, suite=suite))
     id_columns = [c for c in EXAMPLE_ID_COLUMNS if c in frame.columns]
     checkpoint = context.checkpoints.add_or_update(

@@ -101,6 +101,10 @@ CONTRACT: tuple[ContractTable, ...] = (
 )
 CONTRACT_TABLES: dict[str, ContractTable] = {table.name: table for table in CONTRACT}
 
+# The contract's (design.md's) names of the times a sequences or labels table holds -> the marts'
+# names for them (`<event>_at` UTC timestamps): a user's own table may use either.
+MART_NAMES = {"event_ts": "event_at", "conversion_ts": "conversion_at"}
+
 
 def domain_tables(domain: str, required_only: bool = False) -> list[str]:
     """The contract tables of `domain` (only those it requires, when asked)."""

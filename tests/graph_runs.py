@@ -31,3 +31,46 @@ def stop_process_group(process, timeout: float = 60) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def build_folder_source(folder, tmp_path_factory, select: list[str], dbt_vars: dict | None = None):
+    """A folder source the real way, in a new JOURNEYLIFT_HOME: the contract check and load
+    (Dagster's raw asset), `dbt build --select <select>` (with the raw = accepted + quarantined
+    test, and `dbt_vars`), then the quarantine counts asset. Returns (home, load result, dbt's
+    completed process, counts result)."""
+    import pytest
+
+    home, scratch = tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("dbt-scratch")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JOURNEYLIFT_HOME", str(home))
+        patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
+        return (home, *_load_and_build(folder, scratch, select, dbt_vars))
+
+
+def _load_and_build(folder, scratch, select, dbt_vars):
+    import json
+    import os
+    import subprocess
+
+    import dagster as dg
+
+    from dagster_project.defs.quality.quarantine import quarantine_counts
+    from dagster_project.defs.raw.contract_source import build_contract_source
+    from dagster_project.defs.resources import dbt_executable, resource_defs
+    from dagster_project.settings import DBT_PROJECT_DIR, parse_source
+
+    source = parse_source(str(folder))
+    loaded = dg.materialize([build_contract_source(source)], resources=resource_defs())
+    assert loaded.success
+    result = subprocess.run(
+        [dbt_executable(), "build", "--select", *select,
+         "assert_raw_events_reconcile_with_accepted_and_quarantined", "--indirect-selection", "cautious",
+         "--vars", json.dumps(dbt_vars or {}), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"), "--threads", "4"],
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+    # the counts asset alone, reading what dbt built through the warehouse I/O manager
+    counted = dg.materialize([quarantine_counts, *dbt_models_of(source)], selection=[quarantine_counts.key],
+                             resources=resource_defs())
+    return loaded, result, counted

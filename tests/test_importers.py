@@ -72,7 +72,10 @@ def test_the_importers_write_the_columns_of_the_raw_contract(tmp_path):
 def test_otto_sample_through_the_cli(tmp_path, capsys):
     out = tmp_path / "otto"
     assert journeylift(["import", "otto", str(OTTO), str(out)]) == 0
-    assert "otto: 862 input rows" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "otto: 862 input rows" in printed
+    # OTTO has no sessions: every event lacks session_id, and the report says what the run does
+    assert "862 events without session_id: the run joins each to its user's session" in printed
     events, stores = read(out, "events"), read(out, "dimension_store")
     assert len(events) == 862 and events["event_id"].is_unique
     assert events.groupby(["event_type", "event"]).size().to_dict() == {

@@ -10,21 +10,14 @@ and a two-event minimum history.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 
-import dagster as dg
-from graph_runs import dbt_models_of
+from graph_runs import build_folder_source
 import duckdb
 import pandas as pd
 import pytest
 
 from dagster_project.defs.ml.training import data_params
-from dagster_project.defs.raw.contract_source import build_contract_source
-from dagster_project.defs.quality.quarantine import quarantine_counts
-from dagster_project.defs.resources import dbt_executable, resource_defs
-from dagster_project.settings import DBT_PROJECT_DIR, parse_source
+from dagster_project.settings import parse_source
 from dagster_project.warehouse import Warehouse
 from ml.reporting import quarantine_lines
 
@@ -80,27 +73,12 @@ def quarantined(tmp_path_factory):
     rows = GOOD + [row for rows in FAULTS.values() for row in rows]
     pd.DataFrame(rows, columns=COLUMNS).to_csv(folder / "events.csv", index=False)
     STORES.to_csv(folder / "dimension_store.csv", index=False)
-    home = tmp_path_factory.mktemp("quarantine-home")
-    scratch = tmp_path_factory.mktemp("quarantine-dbt")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("JOURNEYLIFT_HOME", str(home))
-        patch.setenv("JOURNEYLIFT_SOURCE", str(folder))
-        source = parse_source(str(folder))
-        loaded = dg.materialize([build_contract_source(source)], resources=resource_defs())
-        assert loaded.success
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        result = subprocess.run(
-            [dbt_executable(), "build", "--select", "+int_events_enriched", "quarantine_events", "+fct_journey_sequences_no_funnel",
-             "assert_raw_events_reconcile_with_accepted_and_quarantined", "--indirect-selection", "cautious",
-             "--vars", json.dumps(DBT_VARS), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-             "--target-path", str(scratch / "target"), "--log-path", str(scratch / "logs"), "--threads", "4"],
-            env=env, capture_output=True, text=True, timeout=300,
-        )
-        assert result.returncode == 0, result.stdout[-4000:]
-        # the counts asset alone, reading the screen dbt built through the warehouse I/O manager
-        counted = dg.materialize([quarantine_counts, *dbt_models_of(source)], selection=[quarantine_counts.key],
-                                 resources=resource_defs())
-        params = data_params(source, Warehouse().read_table("journeylift", "quarantine_counts"))
+    home, _, result, counted = build_folder_source(
+        folder, tmp_path_factory, ["+int_events_enriched", "quarantine_events", "+fct_journey_sequences_no_funnel"],
+        DBT_VARS,
+    )
+    counts = Warehouse(path=str(home / "warehouse.duckdb")).read_table("journeylift", "quarantine_counts")
+    params = data_params(parse_source(str(folder)), counts)
     return home, result, counted, params, len(rows)
 
 

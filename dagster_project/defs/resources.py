@@ -9,7 +9,7 @@ from dagster_dbt import DbtCliResource
 
 from dagster_project.defs.dbt.project import journeylift_dbt
 from dagster_project.tracking import MlflowTracking
-from dagster_project.warehouse import MODEL_IO, WAREHOUSE_IO, Warehouse, WarehouseIOManager
+from dagster_project.warehouse import MODEL_IO, WAREHOUSE_IO, ModelIOManager, Warehouse, WarehouseIOManager
 
 
 def dbt_executable() -> str:
@@ -27,7 +27,7 @@ def resource_defs() -> dict[str, object]:
         "mlflow_tracking": MlflowTracking(),
         WAREHOUSE_IO: WarehouseIOManager(warehouse=warehouse),
         # Trained models and their tensors, pickled under the Dagster instance's storage.
-        MODEL_IO: dg.FilesystemIOManager(),
+        MODEL_IO: ModelIOManager(),
     }
 
 

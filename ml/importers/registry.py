@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from ml.contract import CONTRACT_TABLES
 from ml.importers.report import ImportReport
 
@@ -52,5 +54,14 @@ def import_dataset(name: str, source: str | Path, out: str | Path, **options) ->
         for suffix in (".parquet", ".csv"):
             (out / f"{table}{suffix}").unlink(missing_ok=True)
     report = importer(source, out, **options)
+    events = out / "events.parquet"
+    if events.is_file():
+        session_less = int(pd.read_parquet(events, columns=["session_id"])["session_id"].isna().sum())
+        if session_less:
+            report.notes.append(
+                f"{session_less:,} events without session_id: the run joins each to its user's session whose "
+                "span (widened by the session gap) holds it and sessionizes the rest by inactivity; "
+                "journeylift.quarantine_counts says how many were re-attached"
+            )
     report.write(out)
     return report

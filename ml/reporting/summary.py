@@ -202,11 +202,14 @@ def quarantine_lines(counts: pd.DataFrame | None) -> list[str]:
     raw = int(counts["n_events"].sum())
     quarantined = counts[counts["status"] == "quarantined"]
     n = int(quarantined["n_events"].sum())
+    reattached = int(counts.loc[counts["status"] == "repaired", "n_events"].sum())
+    repaired = [f"  {reattached:,} events without session_id joined their user's session "
+                "(int_events_sessionized.is_session_reattached)"] if reattached else []
     if n == 0:
-        return [f"Quarantine: none of {raw:,} raw events"]
+        return [f"Quarantine: none of {raw:,} raw events", *repaired]
     lines = [f"Quarantine: {n:,} of {raw:,} raw events quarantined ({n / max(raw, 1):.2%}), "
              "the run went on with the rest (rows in staging.quarantine_events)"]
-    return lines + [f"  {r.reason:<30} {int(r.n_events):>8,}" for r in quarantined.itertuples()]
+    return lines + [f"  {r.reason:<30} {int(r.n_events):>8,}" for r in quarantined.itertuples()] + repaired
 
 
 def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[tuple[str, str]] = ()) -> str:

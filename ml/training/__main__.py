@@ -23,6 +23,7 @@ from ml.models import build_model
 from ml.training.config import TrainConfig
 from ml.training.distributed import distributed_context, local_device
 from ml.training.trainer import train_model
+from ml.written_files import written_whole
 
 
 def _read(path: str) -> pd.DataFrame:
@@ -60,14 +61,17 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.cpu() for k, v in result.model.state_dict().items()}
+    # Written whole or not at all: a killed run leaves the previous model.pt, never half of one.
     if args.save_every_rank:
-        torch.save(state, out / f"rank{context.rank}.pt")
+        with written_whole(out / f"rank{context.rank}.pt") as partial:
+            torch.save(state, partial)
     if context.is_main:
-        torch.save(
-            {"model": args.model, "options": options, "state_dict": state, "spec": data.spec,
-             "vocabularies": {k: v.tokens for k, v in data.vocabularies.items()}},
-            out / "model.pt",
-        )
+        with written_whole(out / "model.pt") as partial:
+            torch.save(
+                {"model": args.model, "options": options, "state_dict": state, "spec": data.spec,
+                 "vocabularies": {k: v.tokens for k, v in data.vocabularies.items()}},
+                partial,
+            )
         print(model_metrics(result.model, data).to_string(index=False))
     if context.is_distributed:
         torch.distributed.destroy_process_group()

@@ -10,6 +10,7 @@ import dagster as dg
 import matplotlib.pyplot as plt
 
 from dagster_project.settings import outputs_dir
+from ml.written_files import written_whole
 
 FILE_DPI = 110  # the PNG under outputs/
 INLINE_DPI = 72  # the copy inside the event log: about a third of the bytes, enough for a screen
@@ -27,7 +28,8 @@ def save_figure(fig: plt.Figure, name: str, caption: str | None = None, inline: 
     `inline=False` only its path (figures few people open: every inline image is kept in the
     event log with each materialization, 50-150 KB apiece)."""
     path = outputs_dir() / name
-    fig.savefig(path, dpi=FILE_DPI)
+    with written_whole(path) as partial:
+        fig.savefig(partial, dpi=FILE_DPI)
     if not inline:
         plt.close(fig)
         return SavedFigure(path, dg.MetadataValue.path(str(path)))

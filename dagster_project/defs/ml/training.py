@@ -53,14 +53,17 @@ def model_key(model_name: str, variant: str) -> dg.AssetKey:
 
 def data_params(source: Source, quarantine_counts: pd.DataFrame) -> dict[str, str | int]:
     """What every training run logs about its data: the source, the training sample, minimum
-    history and window (dbt vars), and the quarantine counts per reason."""
+    history and window (dbt vars), the quarantine counts per reason and the events re-attached to
+    their session."""
     quarantined = quarantine_counts[quarantine_counts["status"] == "quarantined"]
+    repaired = quarantine_counts[quarantine_counts["status"] == "repaired"]
     return {
         "source": source.describe(),
         "sample_users_pct": int(dbt_vars()["sample_users_pct"]),
         "min_journey_events": int(dbt_vars()["min_journey_events"]),
         "training_window_days": int(dbt_vars().get("training_window_days") or 0) or "all",
         "quarantined_events": int(quarantined["n_events"].sum()),
+        "reattached_events": int(repaired["n_events"].sum()),
         **{f"quarantined__{r.reason}": int(r.n_events) for r in quarantined.sort_values("reason").itertuples()},
     }
 

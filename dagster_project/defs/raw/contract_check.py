@@ -16,7 +16,9 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.settings import Source
-from ml.contract import AD_FUNNEL, CONTRACT, CONTRACT_TABLES, NUMBER, RULE_WORDS, SESSIONS, TEXT, ContractTable, domain_tables
+from ml.contract import (
+    AD_FUNNEL, CONTRACT, CONTRACT_TABLES, NUMBER, RULE_WORDS, SESSIONS, TEXT, TIMESTAMP, ContractTable, domain_tables,
+)
 
 FILE_SUFFIXES = (".parquet", ".csv")
 # The DuckDB type a typed rule's values must cast to (the cast staging uses).
@@ -52,8 +54,14 @@ def _sql_name(name: str) -> str:
 
 
 def table_violations(con: duckdb.DuckDBPyConnection, table: ContractTable, relation: str) -> list[str]:
-    """The contract lines `relation` (a table or a file function) breaks as `table`."""
-    columns = {row[0].lower(): row[0] for row in con.sql(f"describe select * from {relation}").fetchall()}
+    """The contract lines `relation` (a table or a file function) breaks as `table`; a file DuckDB
+    cannot read (a CSV it cannot parse, e.g. a lone carriage return inside a quoted value) is one
+    line, not a crash."""
+    try:
+        columns = {row[0].lower(): row[0] for row in con.sql(f"describe select * from {relation}").fetchall()}
+    except duckdb.Error as error:
+        first = str(error).strip().splitlines()[0]
+        return [f"{table.name}: cannot be read ({first}); save it as Parquet, or as plain comma-separated CSV"]
     violations = [
         f"{table.name}.{column}: required column missing" for column in table.columns if column not in columns
     ]
@@ -77,6 +85,27 @@ def table_violations(con: duckdb.DuckDBPyConnection, table: ContractTable, relat
                 f"(0 of {non_null} non-null values parse, e.g. {example!r})"
             )
     return violations
+
+
+def timestamp_readings(con: duckdb.DuckDBPyConnection, relations: dict[str, str]) -> list[str]:
+    """How each timestamp column of the contract is read (dbt's safe_cast_timestamp), one line per
+    column, said in the contract check's output: every time becomes UTC, and a value without a
+    zone is taken as UTC."""
+    lines = []
+    for name, relation in relations.items():
+        types = {row[0].lower(): str(row[1]).upper() for row in con.sql(f"describe select * from {relation}").fetchall()}
+        for column, rule in CONTRACT_TABLES[name].rules.items():
+            if rule != TIMESTAMP or column not in types:
+                continue
+            if "WITH TIME ZONE" in types[column]:
+                how = "time-zone-aware values, converted to UTC"
+            elif types[column].startswith("TIMESTAMP"):
+                how = "naive timestamps, taken as UTC"
+            else:
+                how = ("text: a value with a UTC offset, Z or a zone name is converted to UTC, "
+                       "one without is taken as UTC")
+            lines.append(f"{name}.{column}: {how}")
+    return lines
 
 
 def source_relations(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:

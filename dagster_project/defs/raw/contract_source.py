@@ -8,7 +8,7 @@ a broken contract stops the run with one line per fault: `events.event_ts: requi
 
 import dagster as dg
 
-from dagster_project.defs.raw.contract_check import SourceContractError, check_contract
+from dagster_project.defs.raw.contract_check import SourceContractError, check_contract, timestamp_readings
 from dagster_project.defs.raw.simulators import TRUTH_OUTS
 from dagster_project.settings import OUTPUT_SCHEMA, RAW_SCHEMA, Source, outputs_dir
 from dagster_project.warehouse import WAREHOUSE_POOL, Warehouse
@@ -45,6 +45,9 @@ def build_contract_source(source: Source) -> dg.AssetsDefinition:
                     )},
                     allow_retries=False,
                 ) from error
+            readings = timestamp_readings(con, relations)
+            for line in readings:
+                context.log.info(line)
             if source.kind == "folder":
                 con.sql(f"create schema if not exists {RAW_SCHEMA}")
                 for table in CONTRACT:
@@ -69,6 +72,9 @@ def build_contract_source(source: Source) -> dg.AssetsDefinition:
                         "source": source.describe(),
                         "preview": dg.MetadataValue.md(preview.to_markdown(index=False)),
                     }
+                    timestamps = [line for line in readings if line.startswith(f"{table.name}.")]
+                    if timestamps:
+                        metadata["timestamps"] = dg.MetadataValue.md("\n".join(f"- {line}" for line in timestamps))
                     if table.name == "events":
                         metadata["users"] = con.execute(f"select count(distinct user_id) from {relation}").fetchall()[0][0]
                 context.log.info(f"{table.name}: {metadata['rows']} rows from {source.describe()}")

@@ -1,8 +1,10 @@
 {#-
     Every event gets a journey_id (macro journeys_by_session_gap): its
-    session_id where the app recorded one; otherwise the user's session-less
-    events are split by `session_gap_minutes` of inactivity and numbered per
-    user (<user_id>-auto-1, -auto-2, ...), deterministically.
+    session_id where the app recorded one; an event without one joins the
+    user's recorded session whose span, widened by `session_gap_minutes`, holds
+    it (is_session_reattached); the rest of the user's session-less events are
+    split by `session_gap_minutes` of inactivity and numbered per user
+    (<user_id>-auto-1, -auto-2, ...), deterministically.
 
     Incremental (macros/partition_window.sql): a partitioned run sessionizes
     the whole accepted history of the users active on its dates (a user's
@@ -52,7 +54,8 @@ final as (
         discovery_feature,
         store_id,
         is_sponsored,
-        is_ghost_ad
+        is_ghost_ad,
+        is_session_reattached
 
     from journeys
 
