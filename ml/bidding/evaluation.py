@@ -38,11 +38,16 @@ COLUMNS = [
 
 
 def run_policy(policy, episode: Episode, budget: float) -> EpisodeOutcome:
-    """One episode, step by step: the policy bids on each step's opportunities at once."""
+    """One episode, step by step: the policy bids on each step's opportunities at once; a policy
+    with ``observe`` is told each step's outcome (won, paid, rewards) before the next."""
     env = AuctionEnvironment(episode, budget)
     obs, done = env.reset(), False
+    observe = getattr(policy, "observe", None)
     while not done:
-        obs, _, done = env.step(policy.bid(obs))
+        rows = obs.opportunities
+        obs, rewards, done = env.step(policy.bid(obs))
+        if observe is not None:
+            observe(env.won[rows], env.paid[rows], rewards)
     return env.outcome()
 
 
@@ -84,17 +89,22 @@ def hindsight_outcomes(episode: Episode, budget: float, predictor: ConversionPre
     return out
 
 
-def tune_classical(
-    predictor: ConversionPredictor, config: AuctionConfig, budget_ratio: float, training_seeds: list[int]
-) -> list:
-    """Each classical bidder tuned for one budget ratio: mean incremental conversions on training days."""
+def tune_on_training(bidders: list, config: AuctionConfig, budget_ratio: float, training_seeds: list[int]) -> list:
+    """Each bidder tuned for one budget ratio on its grid: mean incremental conversions on training days."""
     episodes = [draw_episode(config, seed) for seed in training_seeds]
     budgets = [budget_ratio * e.win_everything_spend() for e in episodes]
 
     def score(bidder) -> float:
         return float(np.mean([run_policy(bidder, e, b).incremental_conversions for e, b in zip(episodes, budgets)]))
 
-    return [tune(bidder, score)[0] for bidder in classical_bidders(predictor, config)]
+    return [tune(bidder, score)[0] for bidder in bidders]
+
+
+def tune_classical(
+    predictor: ConversionPredictor, config: AuctionConfig, budget_ratio: float, training_seeds: list[int]
+) -> list:
+    """Each classical bidder tuned for one budget ratio on training days."""
+    return tune_on_training(classical_bidders(predictor, config), config, budget_ratio, training_seeds)
 
 
 def evaluate(
