@@ -22,6 +22,7 @@ from dagster_project.settings import mlflow_dir
 # JOURNEYLIFT_HOME) must not inherit the previous run's local store.
 ENVIRONMENT_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
 REGISTERED_MODEL = "journeylift-conversion"  # the registered model every promoted version joins
+REGISTERED_BIDDER = "journeylift-bidder"  # the trained bidding agent (its Q-network), every run's
 ENCODING_ARTIFACT = "encoding.json"  # beside each logged model: its vocabularies and max_len
 
 

@@ -67,6 +67,7 @@ from ml.bidding.prediction import ConversionPredictor
 from ml.data import FeatureSpec
 from ml.models.base import FeatureEmbedding
 from ml.models.bilstm_transformer import BiLSTMTransformerClassifier
+from ml.models.item2vec import one_cpu_thread
 from ml.simulate.ad_funnel import EVENTS, IMPRESSION, PLACEMENTS, event_name
 
 ENCODERS = ("sequence", "mlp", "none")
@@ -354,6 +355,11 @@ def _fit(module: nn.Module, loss_of, n: int, config: AgentConfig, rng: np.random
 
 def train_agent(logged: LoggedSteps, max_len: int, config: AgentConfig = AgentConfig()) -> TrainedAgent:
     """Fit the critic on v, then the actor on the exact Lagrangian targets of every multiplier."""
+    with one_cpu_thread(torch.device("cpu")):
+        return _train_agent(logged, max_len, config)
+
+
+def _train_agent(logged: LoggedSteps, max_len: int, config: AgentConfig) -> TrainedAgent:
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     spec = token_spec(max_len)
@@ -433,7 +439,7 @@ class AgentBidder:
         if len(current) == 0:
             self._pending = (obs, p_hat, uplift, np.zeros(0, dtype=np.int64))
             return np.zeros(0)
-        with torch.no_grad():
+        with torch.no_grad(), one_cpu_thread(torch.device("cpu")):
             bids, actions = act(self.agent, tokens, mask, current, self._lam, self.value)
         self._pending = (obs, p_hat, uplift, actions)
         return bids

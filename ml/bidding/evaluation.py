@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ml.bidding.bidders import classical_bidders, tune
-from ml.bidding.environment import AuctionConfig, AuctionEnvironment, Episode, EpisodeOutcome, draw_episode
+from ml.bidding.environment import AuctionConfig, AuctionEnvironment, Episode, EpisodeOutcome, draw_episode, traffic_profile
 from ml.bidding.oracle import hindsight_oracle, oracle_on_values
 from ml.bidding.prediction import ConversionPredictor
 
@@ -73,7 +73,7 @@ class FixedSelection:
         return np.where(self.won[obs.opportunities], np.inf, 0.0)
 
 
-MULTIPLIER_GRID = tuple(np.geomspace(0.02, 50, 40))
+MULTIPLIER_GRID = tuple(np.geomspace(0.02, 50, 24))
 
 
 def hindsight_outcomes(episode: Episode, budget: float, predictor: ConversionPredictor) -> dict[str, EpisodeOutcome]:
@@ -184,3 +184,40 @@ def paired_intervals(
             "gain_ci_high",
         ],
     )
+
+
+def summary_table(table: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """What a person reads first, per policy and budget ratio (and all ratios pooled): mean share
+    of the oracle, incremental conversions, budget used, CPA, and the gain over the best
+    classical bidder with its paired 95% interval."""
+    means = table.groupby(["policy", "budget_ratio"])[["budget_used", "cpa"]].mean().reset_index()
+    pooled = table.groupby("policy")[["budget_used", "cpa"]].mean().reset_index().assign(budget_ratio="all")
+    means["budget_ratio"] = means["budget_ratio"].astype(str)
+    out = intervals.merge(pd.concat([means, pooled]), on=["policy", "budget_ratio"], how="left")
+    out["gain_vs_best_classical"] = [
+        f"{g:+.1%} [{lo:+.1%}, {hi:+.1%}]"
+        for g, lo, hi in zip(out["gain_vs_best_classical"], out["gain_ci_low"], out["gain_ci_high"])
+    ]
+    out = out.drop(columns=["gain_ci_low", "gain_ci_high"])
+    order = {p: i for i, p in enumerate(out.groupby("policy")["mean_oracle_share"].mean().sort_values(ascending=False).index)}
+    return out.sort_values(["budget_ratio", "policy"], key=lambda c: c.map(order) if c.name == "policy" else c).reset_index(drop=True)
+
+
+def pacing_curves(policies: list, episode: Episode, budget: float) -> pd.DataFrame:
+    """Cumulative share of the budget spent by the end of each step, per policy, next to the even
+    pacing line (the forecast traffic share so far): policy, step, spend_share, even_share."""
+    even = np.cumsum(traffic_profile(episode.config))
+    frames = []
+    for policy in policies:
+        outcome = run_policy(policy, episode, budget)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "policy": policy.name,
+                    "step": np.arange(len(even)),
+                    "spend_share": np.cumsum(outcome.spend_by_step) / budget,
+                    "even_share": even,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
