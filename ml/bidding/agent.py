@@ -41,11 +41,12 @@ multiplier is known too, so each action's target is exact, with no exploration n
     Q*(s, a_k; lambda) = 1[a_k V v_hat(s) / lambda >= m] (v - lambda m / V),
 
 a one-step (gamma = 0) Lagrangian reward: each opportunity's value less the budget it uses at
-price lambda. The budget couples the steps only through lambda, which the agent sets online
-by dual gradient (lambda_{t+1} = max(0, lambda_t + eta (spend_t / rho_t - 1)), rho_t the even
-share of the budget for the step's forecast traffic), starting from lambda_0 tuned per budget
-ratio on training episodes, like the classical bidders. Training samples lambda
-log-uniformly, so one network serves every budget. The critic is fit first (MSE on v), the
+price lambda. The budget couples the steps only through lambda, which the agent sets online:
+by default as the PID bidder paces, lambda_t = lambda_0 exp(-(k_p e_t + k_i sum_s e_s)), e_t the
+forecast traffic share so far minus the budget share spent (``pacing="pid"``), or by dual
+gradient, lambda_{t+1} = max(0, lambda_t + eta (spend_t / rho_t - 1)) (``pacing="dual"``); its
+parameters are tuned per budget ratio on training days, like the classical bidders'. Training
+samples lambda log-uniformly, so one network serves every budget. The critic is fit first (MSE on v), the
 actor on the critic's v_hat (MSE over all K actions).
 
 Ablations: ``encoder="mlp"`` (a masked mean of the token embeddings through an MLP in place of
@@ -408,16 +409,24 @@ class AgentBidder:
     value: float
     traffic: np.ndarray = field(repr=False)
     lambda0: float = 1.0
-    eta: float = 0.3
+    eta: float = 0.3  # pacing "dual": lambda's step
+    kp: float = 1.0  # pacing "pid": lambda = lambda0 exp(-(kp e_t + ki sum_s e_s)), e the PID bidder's error
+    ki: float = 0.0
+    pacing: str = "pid"  # "pid" (default: measured better on the day with peaks) or "dual"
     name: str = "agent"
-    kind = "agent"  # its tuning grid: bidders.GRIDS["agent"]
     _lam: float = field(default=0.0, repr=False)
+    _integral: float = field(default=0.0, repr=False)
     _last_spend: float = field(default=0.0, repr=False)
     _history: JourneyHistory | None = field(default=None, repr=False)
     _pending: tuple | None = field(default=None, repr=False)
 
+    @property
+    def kind(self) -> str:
+        """Its tuning grid: bidders.GRIDS["agent"] (dual pacing) or ["agent_pid"]."""
+        return "agent" if self.pacing == "dual" else f"agent_{self.pacing}"
+
     def _start(self) -> None:
-        self._lam, self._last_spend = self.lambda0, 0.0
+        self._lam, self._last_spend, self._integral = self.lambda0, 0.0, 0.0
         self._history = JourneyHistory(self.agent.max_len, self.agent.config.max_users)
         self._pending = None
 
@@ -429,7 +438,11 @@ class AgentBidder:
     def bid(self, obs: Observation) -> np.ndarray:
         if obs.step == 0:
             self._start()
-        else:
+        if self.pacing == "pid":
+            error = obs.traffic_elapsed - obs.spend / obs.budget
+            self._integral += error
+            self._lam = self.lambda0 * float(np.exp(-np.clip(self.kp * error + self.ki * self._integral, -5.0, 5.0)))
+        elif obs.step > 0:
             spent = obs.spend - self._last_spend
             target = obs.budget * self.traffic[obs.step - 1]
             self._lam = max(0.0, self._lam + self.eta * (spent / max(target, 1e-9) - 1.0))
