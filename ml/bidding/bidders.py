@@ -111,7 +111,7 @@ GRIDS: dict[str, dict[str, tuple[float, ...]]] = {
     "pid": {"a": tuple(np.geomspace(0.1, 100, 8)), "kp": (1.0, 4.0), "ki": (0.0, 0.3)},
     "dual": {"a": tuple(np.geomspace(0.3, 300, 8)), "eta": (0.1, 0.5)},
     "agent": {"lambda0": (0.0, 0.3, 1.0), "eta": (0.0, 0.2)},
-    "agent_pid": {"lambda0": (0.01, 0.1, 0.3), "kp": (1.0, 4.0), "ki": (0.3,)},
+    "agent_pid": {"lambda0": (0.0, 0.1, 0.3), "kp": (1.0, 4.0), "ki": (0.3,)},  # lambda0 = 0: buy all the budget allows
 }
 
 
