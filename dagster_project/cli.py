@@ -4,7 +4,9 @@ the leakage suites on any sequences/feature table, exit status 1 on a leak; `jou
 a public dataset mapped onto the raw contract (ml.importers), ready for JOURNEYLIFT_SOURCE;
 `journeylift backfill --start D1 --end D2`: the whole graph for the event dates D1..D2 (both
 included), in one run, as the UI's backfill does; `journeylift compare causalmta <folder>`:
-the last run's test figures on imported Criteo journeys next to the CausalMTA paper's."""
+the last run's test figures on imported Criteo journeys next to the CausalMTA paper's;
+`journeylift bid evaluate --seed S --budget-ratio R --episodes N`: the trained bidding policies
+(the graph's `bidding/policies`, or `--train` for ml's full scale) on fresh held-out days."""
 
 from __future__ import annotations
 
@@ -304,6 +306,46 @@ def compare_causalmta(imported: str) -> int:
     return 0
 
 
+def bid_evaluate(seed: int, ratios: list[float] | None, episodes: int, train: bool) -> int:
+    """The bidding policies on `episodes` fresh days from `seed`: the summary table, then every row."""
+    import pickle
+
+    import dagster as dg
+    import pandas as pd
+
+    from ml.bidding.evaluation import best_classical, evaluate, paired_intervals, summary_table
+    from ml.bidding.suite import BiddingSuiteConfig, held_out_seeds, train_suite
+
+    prepare_instance()
+    with dg.DagsterInstance.get() as instance:
+        stored = Path(instance.storage_directory()) / "bidding" / "policies"  # the model I/O manager's file
+    if train:
+        suite = train_suite(BiddingSuiteConfig(), log=print)
+    elif stored.exists():
+        suite = pickle.loads(stored.read_bytes())
+    else:
+        print(f"journeylift bid evaluate: no trained policies at {stored}; run "
+              "`journeylift run --select 'group:bidding'` first, or pass --train", file=sys.stderr)
+        return 1
+    ratios = ratios or list(suite.policies)
+    unknown = [r for r in ratios if r not in suite.policies]
+    if unknown:
+        print(f"journeylift bid evaluate: no policies tuned for budget ratio {unknown}; tuned: {list(suite.policies)}",
+              file=sys.stderr)
+        return 1
+    seeds = held_out_seeds(seed, episodes)
+    table = evaluate({r: suite.policies[r] for r in ratios}, suite.predictor, suite.config.auction, seeds)
+    reference = best_classical(table, set(suite.classical))
+    summary = summary_table(table, paired_intervals(table, reference))
+    print(f"{len(seeds)} held-out days (seeds {seeds[0]}..{seeds[-1]}), {suite.config.auction.n_journeys} journeys a day; "
+          f"gains are against the best classical bidder here, {reference}, with paired 95% bootstrap intervals")
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(summary.round(3).to_string(index=False))
+        print()
+        print(table.round(3).to_string(index=False))
+    return 0
+
+
 def run_summary() -> str:
     """The summary of the last run, from the output tables in the warehouse."""
     from dagster_project.warehouse import Warehouse
@@ -428,6 +470,15 @@ def main(argv: list[str] | None = None) -> int:
     dates = commands.add_parser("backfill", help="run the whole graph for a range of event dates, in one run")
     dates.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
     dates.add_argument("--end", required=True, help="last date (included), YYYY-MM-DD")
+    bid = commands.add_parser("bid", help="the bidding policies").add_subparsers(dest="bid_command", required=True)
+    bid_evaluation = bid.add_parser("evaluate", help="the trained bidding policies on fresh held-out days")
+    bid_evaluation.add_argument("--seed", type=int, default=1, help="first held-out day's seed (default 1)")
+    bid_evaluation.add_argument("--budget-ratio", type=float, action="append", dest="budget_ratios",
+                                help="budget / spend to win every opportunity of positive value; repeat for several "
+                                     "(default: every tuned ratio)")
+    bid_evaluation.add_argument("--episodes", type=int, default=10, help="held-out days (default 10)")
+    bid_evaluation.add_argument("--train", action="store_true",
+                                help="train every policy at ml's full scale first (minutes) instead of the graph's")
     for command in (run, dates):
         command.add_argument("--select", help="only these assets, in Dagster's selection syntax "
                              "(e.g. 'key:\"journeylift/leaderboard\"+' or 'group:training'); default: all")
@@ -460,6 +511,8 @@ def run_command(args: argparse.Namespace) -> int:
                              every_nth_journey=args.every_nth_journey, split=args.split)
     if args.command == "compare":
         return compare_causalmta(args.imported)
+    if args.command == "bid":
+        return bid_evaluate(args.seed, args.budget_ratios, args.episodes, args.train)
     if args.command == "check":
         return check_table(args.table, args.labels, args.columns, args.strict)
     succeeded = run_job(args.select, args.users) if args.command == "run" else True

@@ -8,7 +8,7 @@ Every piece comes from the folder under `defs/` that produces it:
     dbt/        dbt's models and tests (incremental ones by event date, the marts whole), its docs
     quality/    the leakage guard (a blocking Great Expectations check), the quarantine counts,
                 freshness checks on the marts, the scores and the history
-    ml/         tensors, training, evaluation, attribution, counterfactuals, report (thin over ml/)
+    ml/         tensors, training, evaluation, attribution, counterfactuals, report, bidding (thin over ml/)
     schedules   the jobs and the daily refresh; resources: warehouse, dbt, MLflow, I/O managers
 """
 
@@ -18,6 +18,7 @@ from dagster_project.defs.dbt.assets import build_dbt_models, unwritten_sources
 from dagster_project.defs.dbt.docs import build_dbt_docs
 from dagster_project.defs.ml.ad_effects import ad_effects
 from dagster_project.defs.ml.attribution import build_attributions
+from dagster_project.defs.ml.bidding import bidding_evaluation, bidding_intervals, bidding_policies
 from dagster_project.defs.ml.counterfactuals import build_counterfactuals
 from dagster_project.defs.ml.evaluation import build_evaluation_assets
 from dagster_project.defs.ml.faithfulness import build_faithfulness
@@ -66,6 +67,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         build_attribution_report(zoo, with_truth=simulated),
         *([truth_scorecard] if simulated else []),  # only a simulated source knows the truth
         *([customer_traits] if "item2vec" in settings.model_families else []),
+        bidding_policies,
+        bidding_evaluation,
+        bidding_intervals,
     ]
     graph = dg.Definitions(assets=assets, asset_checks=[build_leakage_guard(settings.leakage_guard), estimates_within_previous_interval])
     return dg.Definitions.merge(graph, freshness_definitions(), jobs_and_schedules(), resources())

@@ -30,6 +30,7 @@ from dagster_project.settings import mlflow_dir, server_url
 # JOURNEYLIFT_HOME) must not inherit the previous run's local store.
 ENVIRONMENT_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI")
 REGISTERED_MODEL = "journeylift-conversion"  # the registered model every promoted version joins
+REGISTERED_BIDDER = "journeylift-bidder"  # the trained bidding agent (its Q-network), every run's
 ENCODING_ARTIFACT = "encoding.json"  # beside each logged model: its vocabularies and max_len
 
 
@@ -89,8 +90,8 @@ def experiment_url(experiment_id: str) -> str:
     return f"{server_url('mlflow')}/#/experiments/{experiment_id}?{MODEL_TRAINING_VIEW}"
 
 
-def model_version_url(version: str) -> str:
-    return f"{server_url('mlflow')}/#/models/{REGISTERED_MODEL}/versions/{version}?{MODEL_TRAINING_VIEW}"
+def model_version_url(version: str, model: str = REGISTERED_MODEL) -> str:
+    return f"{server_url('mlflow')}/#/models/{model}/versions/{version}?{MODEL_TRAINING_VIEW}"
 
 
 @dataclass(frozen=True)

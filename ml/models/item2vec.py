@@ -170,7 +170,7 @@ class Item2VecClassifier(SequenceModel):
             log("item2vec pretrain skipped: no journey has two events")
             return
         noise = counts.astype(np.float64) ** self.unigram_power
-        with _one_cpu_thread(self.token_vectors.device):
+        with one_cpu_thread(self.token_vectors.device):
             trained = self._fit_skipgram(centers, contexts, noise / noise.sum(), config.seed, log)
         with torch.no_grad():
             seen = torch.from_numpy(counts > 0).to(trained.device)
@@ -222,7 +222,8 @@ class Item2VecClassifier(SequenceModel):
 
 
 @contextlib.contextmanager
-def _one_cpu_thread(device: torch.device):
+def one_cpu_thread(device: torch.device):
+    """Torch on one intra-op thread while inside (on the CPU); also the bidding agent's small steps."""
     # Skip-gram steps are thousands of tiny ops: on the CPU a second intra-op
     # thread only adds synchronisation (up to 100x slower when the cores are busy).
     threads = torch.get_num_threads()

@@ -105,21 +105,33 @@ class AdFunnelSimulation:
     journeys: pd.DataFrame  # one row per journey with touches: latents, counts, label
 
 
-def _probability(config: AdFunnelConfig, intent: np.ndarray, appeal: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def purchase_probability(config: AdFunnelConfig, intent: np.ndarray, appeal: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """p = sigmoid(intercept + intent_effect * z + appeal + sum_e beta_e * log(1 + c_e)); counts: (n, len(EVENTS))."""
     logit = config.intercept + config.intent_effect * intent + appeal + np.log1p(counts) @ BETAS
     return 1.0 / (1.0 + np.exp(-logit))
 
 
+def click_probability(config: AdFunnelConfig, intent: np.ndarray, placement: np.ndarray) -> np.ndarray:
+    """sigmoid(click_base_logit + click_intent_slope * z + click_bias[placement]); placement indexes PLACEMENTS."""
+    click_bias = np.array([p[2] for p in PLACEMENTS])
+    return 1 / (1 + np.exp(-(config.click_base_logit + config.click_intent_slope * intent + click_bias[placement])))
+
+
+def product_appeal(config: AdFunnelConfig, rng: np.random.Generator) -> np.ndarray:
+    """Each product's appeal, N(0, appeal_sd^2): the simulation's first draw from its seeded generator."""
+    return rng.normal(0.0, config.appeal_sd, config.n_products)
+
+
 def true_effects(config: AdFunnelConfig, intent: np.ndarray, appeal: np.ndarray, counts: np.ndarray) -> pd.DataFrame:
     """``simulator_truth`` rows for remove_ad_events and every remove_event:<event>."""
-    factual = _probability(config, intent, appeal, counts)
+    factual = purchase_probability(config, intent, appeal, counts)
     interventions = {REMOVE_AD_EVENTS: np.ones(len(EVENTS), dtype=bool)}
     interventions |= {f"{REMOVE_EVENT_PREFIX}{name}": np.arange(len(EVENTS)) == i for i, name in enumerate(EVENTS)}
     rows = []
     for name, removed in interventions.items():
         touched = (counts[:, removed] > 0).any(axis=1)
         kept = np.where(removed, 0, counts)
-        effect = float(np.mean(factual[touched] - _probability(config, intent, appeal, kept)[touched])) if touched.any() else float("nan")
+        effect = float(np.mean(factual[touched] - purchase_probability(config, intent, appeal, kept)[touched])) if touched.any() else float("nan")
         rows.append((name, effect, int(touched.sum())))
     return pd.DataFrame(rows, columns=["intervention", "true_effect", "n_journeys"])
 
@@ -129,10 +141,9 @@ def simulate_ad_funnel(config: AdFunnelConfig = AdFunnelConfig()) -> AdFunnelSim
     rng = np.random.default_rng(config.seed)
     start = pd.Timestamp("2026-01-05")
     window = config.attribution_window_days * 86400.0
-    appeal = rng.normal(0.0, config.appeal_sd, config.n_products)
+    appeal = product_appeal(config, rng)
     user_intent = rng.normal(0.0, config.user_intent_sd, config.n_users)
     shares = np.array([p[1] for p in PLACEMENTS])
-    click_bias = np.array([p[2] for p in PLACEMENTS])
 
     journeys, auctions, impressions, clicks, purchases = [], [], [], [], []
     for user in range(config.n_users):
@@ -145,12 +156,12 @@ def simulate_ad_funnel(config: AdFunnelConfig = AdFunnelConfig()) -> AdFunnelSim
                 n_touches = min(1 + rng.poisson(config.touch_base * np.exp(config.touch_intent_slope * intent)), config.max_touches)
                 times = np.sort(begins + rng.uniform(0, 0.8 * window, n_touches))
                 placement = rng.choice(len(PLACEMENTS), size=n_touches, p=shares)
-                p_click = 1 / (1 + np.exp(-(config.click_base_logit + config.click_intent_slope * intent + click_bias[placement])))
+                p_click = click_probability(config, intent, placement)
                 clicked = rng.random(n_touches) < p_click
                 counts = np.zeros(len(EVENTS))
                 np.add.at(counts, 2 * placement, 1)
                 np.add.at(counts, 2 * placement[clicked] + 1, 1)
-                p = _probability(config, np.array([intent]), appeal[[product]], counts[None, :])[0]
+                p = purchase_probability(config, np.array([intent]), appeal[[product]], counts[None, :])[0]
                 converted = rng.random() < p
                 number = len(journeys)
                 journeys.append((f"u{user:06d}", f"p{product:04d}", intent, appeal[product], p, converted, n_touches, *counts))
