@@ -30,10 +30,15 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stationary", action="store_true")
+    parser.add_argument("--journeys", type=int, help="journeys a day (default: ml's AuctionConfig, about "
+                        "3.3 opportunities each)")
     parser.add_argument("--out", type=Path, help="write the per-episode table and the summary as CSV here")
     args = parser.parse_args()
     environment = "stationary" if args.stationary else "nonstationary"
-    config = BiddingSuiteConfig(auction=replace(AuctionConfig(), stationary=args.stationary))
+    auction = replace(AuctionConfig(), stationary=args.stationary)
+    if args.journeys:
+        auction = replace(auction, n_journeys=args.journeys)
+    config = BiddingSuiteConfig(auction=auction)
     started = time.perf_counter()
     suite = train_suite(config, log=lambda message: print(message, flush=True))
     trained = time.perf_counter()
@@ -42,7 +47,7 @@ def main() -> None:
     reference = best_classical(table, set(suite.classical))
     intervals = paired_intervals(table, reference)
     summary = summary_table(table, intervals)
-    print(f"environment: {environment}; best classical bidder: {reference}; "
+    print(f"environment: {environment}, {auction.n_journeys:,} journeys a day; best classical bidder: {reference}; "
           f"trained in {trained - started:.0f} s, evaluated in {evaluated - trained:.0f} s")
     print(summary.round(3).to_string(index=False))
     if args.out:

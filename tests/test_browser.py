@@ -120,7 +120,7 @@ def test_the_run_is_on_its_job_page(servers, page, tmp_path):
 def test_the_asset_graph_shows_the_groups(servers, page, tmp_path):
     page.goto(f"{servers['dagster']}/asset-groups")
     _skip_dagster_welcome(page)
-    for group in ("raw", "marts", "training", "report"):
+    for group in ("raw", "marts", "training", "leakage_comparison", "report"):
         page.get_by_text(group, exact=True).first.wait_for()
     page.wait_for_timeout(2_000)  # the layout settles
     _screenshot(page, tmp_path, "dagster_asset_graph")
