@@ -146,7 +146,11 @@ def test_leaderboard_and_registry_agree(pipeline_run):
         assert (run.data.tags["model"], run.data.tags["variant"]) == (promoted["model"].iloc[0], "no_funnel")
         assert "promotion rule" in version.description and "leakage guard passed" in version.description
         assert set(client.get_registered_model("journeylift-conversion").aliases) >= {"challenger", "champion"}
-        logged = mlflow.models.get_model_info(version.source)
+        # Read through this store's client: mlflow.models.get_model_info would ask the process's
+        # global store, which another test may have moved.
+        model_id = version.source.removeprefix("models:/")  # MLflow 3: the version's logged model
+        location = client.get_logged_model(model_id).artifact_location.removeprefix("file://")
+        logged = mlflow.models.Model.load(f"{location}/MLmodel")
         assert [spec.name for spec in logged.signature.inputs.inputs] == ["categorical", "numeric", "mask"]
         assert logged.saved_input_example_info is not None
 
