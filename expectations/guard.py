@@ -201,7 +201,10 @@ def leakage_guard(
         results.append(validate(aucs, "single_feature_auc", notes=f"Each column's AUC alone, highest first:\n\n{shown}"))
     else:
         notes.append("single-feature AUC check skipped: no labels given")
-    return GuardReport(table, results, notes)
+    report = GuardReport(table, results, notes)
+    if report.docs_url:  # once GX has rewritten its pages for every suite: point them at local scripts
+        localize(Path(report.docs_url.removeprefix("file://")).parent, vendor_dir(docs_root))
+    return report
 
 
 def conform_own_table(frame: pd.DataFrame, renames: dict[str, str]) -> pd.DataFrame:
@@ -321,10 +324,7 @@ def validate_frame(
                          run_id=RunIdentifier(run_name=run_name) if run_name else None)
     (report,) = run.run_results.values()
     failures = [_failure(r, table, frame, id_columns) for r in report.results if not r.success]
-    docs_url = None
-    if docs_root is not None:
-        docs_url = context.get_docs_sites_urls()[0]["site_url"]
-        localize(Path(docs_url.removeprefix("file://")).parent, vendor_dir(docs_root))
+    docs_url = context.get_docs_sites_urls()[0]["site_url"] if docs_root is not None else None
     return GuardResult(suite_name, table, len(frame), len(report.results), failures, docs_url)
 
 

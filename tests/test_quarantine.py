@@ -19,10 +19,10 @@ import pytest
 from dagster_project.defs.ml.training import data_params
 from dagster_project.settings import parse_source
 from dagster_project.warehouse import Warehouse
+from ml.contract import CONTRACT_TABLES
 from ml.reporting import quarantine_lines
 
-COLUMNS = ["event_id", "user_id", "session_id", "event_ts", "event_type", "event", "discovery_feature",
-           "store_id", "is_sponsored"]
+COLUMNS = list(CONTRACT_TABLES["events"].columns)  # the raw contract's required columns, in order
 MAX_SESSION_EVENTS = 5
 GOOD = [
     ("g1", "u1", "s1", "2024-03-01 10:00:00", "store_impression", "m_card_view", "Home Feed", "st_a", "true"),
