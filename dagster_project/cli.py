@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import fcntl
 import os
 import shutil
 import sys
@@ -42,11 +43,24 @@ SIZE_OPS = ("simulated_sessions", "simulated_ad_funnel")  # the simulators whose
 
 def prepare_instance() -> Path:
     """DAGSTER_HOME (default JOURNEYLIFT_HOME/dagster) with journeylift's instance settings (the
-    warehouse pool of one slot) unless the user keeps their own dagster.yaml there."""
+    warehouse pool of one slot) unless the user keeps their own dagster.yaml there; its storage
+    and the MLflow store and experiment created."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(journeylift_home() / "dagster")))
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
+    # Two first runs at once would both create the Dagster instance's and MLflow's SQLite tables
+    # ("table secondary_indexes already exists", "table secrets already exists"): the first
+    # creates them under a file lock, the other waits and finds them made.
+    with open(home / ".journeylift-instance.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (home / "dagster.yaml").exists():
+            shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
+        import dagster as dg
+
+        from dagster_project.tracking import MlflowTracking
+
+        with dg.DagsterInstance.from_config(str(home)):
+            pass
+        MlflowTracking().use()
     return home
 
 
@@ -128,10 +142,10 @@ def execute_job(tags: dict[str, str], select: str | None = None, users: int | No
     from dagster_project.defs.schedules import JOB_NAME
     from dagster_project.warehouse import Warehouse
 
-    prepare_instance()
     # A notebook holding the file: one line (WarehouseLocked) and no run; another run's steps let
     # go within seconds, and the pool queues the two runs' steps after that.
     Warehouse().ensure_writable(wait_seconds=LOCK_WAIT_SECONDS)
+    prepare_instance()
     definitions = defs()
     job = definitions.resolve_job_def(JOB_NAME)
     asset_selection = None
