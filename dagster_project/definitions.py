@@ -44,7 +44,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Every asset, check, job, schedule and resource of journeylift under `settings`."""
     source = settings.source
     simulated = source.kind == "simulator"
-    zoo = ModelInputs(settings.model_families)
+    zoo = ModelInputs(settings.model_families, leaky_families=settings.leaky_variant_families)
     dates = event_dates(settings.first_event_date)
     dbt_models = build_dbt_models(source, dates)
     raw = raw_assets(source, dates)

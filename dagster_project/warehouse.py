@@ -35,6 +35,9 @@ from ml.written_files import written_whole
 WAREHOUSE_IO = "io_manager"  # the default I/O manager: tables
 MODEL_IO = "model_io_manager"  # pickled Python objects: trained models and their tensors
 PREVIEW_ROWS = 10
+# outputs/: a table of more rows is written as Parquet, with a CSV sample of its first rows.
+CSV_MAX_ROWS = 100_000
+CSV_SAMPLE_ROWS = 1_000
 WAREHOUSE_POOL = "duckdb"  # the Dagster concurrency pool of every asset that writes the warehouse
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
@@ -159,14 +162,25 @@ def holds_vectors(frame: pd.DataFrame) -> bool:
 
 
 def output_file(name: str, frame: pd.DataFrame, parquet: bool = False) -> Path:
-    """outputs/<name>.csv, or .parquet for a table of vectors (or when asked): the output table's
-    file copy, written whole or not at all."""
-    path = outputs_dir() / f"{name}.{'parquet' if parquet or holds_vectors(frame) else 'csv'}"
+    """The output table's file copy, written whole or not at all: outputs/<name>.csv for a table
+    of at most CSV_MAX_ROWS rows; a larger one (per-event and per-journey tables), a table of
+    vectors (embeddings) or one asked for as Parquet goes to outputs/<name>.parquet, with its first
+    CSV_SAMPLE_ROWS rows as outputs/<name>.sample.csv to open in a spreadsheet. The other format's
+    files of the same name are removed, so outputs/ never holds a stale copy."""
+    parquet = parquet or len(frame) > CSV_MAX_ROWS or holds_vectors(frame)
+    path = outputs_dir() / f"{name}.{'parquet' if parquet else 'csv'}"
+    sample = outputs_dir() / f"{name}.sample.csv"
     with written_whole(path) as partial:  # a killed run leaves the previous file, never half of one
-        if path.suffix == ".parquet":
+        if parquet:
             frame.to_parquet(partial, index=False)
         else:
             frame.to_csv(partial, index=False)
+    if parquet and not holds_vectors(frame):
+        with written_whole(sample) as partial:
+            frame.head(CSV_SAMPLE_ROWS).to_csv(partial, index=False)
+    else:
+        sample.unlink(missing_ok=True)
+    path.with_suffix(".csv" if parquet else ".parquet").unlink(missing_ok=True)
     return path
 
 

@@ -53,10 +53,16 @@ def journeylift_home(tmp_path, monkeypatch) -> Path:
 def _small_run_config(n_users: int = 400) -> dict:
     """Run config for a fast whole-graph run: few users, tiny models, few epochs."""
     model_options = {"lstm": {"hidden_size": 32}, "transformer_cls": {"d_model": 32, "n_heads": 2, "n_layers": 1}}
+    from dagster_project.defs.ml.training import ModelInputs
+    from dagster_project.settings import Settings
+
+    settings = Settings.from_environment()
+    zoo = ModelInputs(settings.model_families, leaky_families=settings.leaky_variant_families)
     ops = {"simulated_sessions": {"config": {"n_users": n_users}}}
     for model, options in model_options.items():
         for variant in ("no_funnel", "with_funnel", "funnel_excluded_only"):
-            ops[f"models__{model}__{variant}"] = {"config": {"epochs": 3, "model_options": options}}
+            if model in zoo.families_of(variant):
+                ops[f"models__{model}__{variant}"] = {"config": {"epochs": 3, "model_options": options}}
     ops["attributions"] = {"config": {"methods": ["grad_x_input", "integrated_gradients", "attention", "attention_rollout"]}}
     ops["faithfulness"] = {"config": {"max_journeys": 60}}
     ops["journeylift__ad_effects"] = {"config": {"n_boot": 200}}

@@ -17,9 +17,9 @@ import pytest
 
 from dagster_project.definitions import build_definitions, defs
 from dagster_project.defs.dbt.assets import dbt_build_args
-from dagster_project.settings import DEFAULT_MODEL_FAMILIES, Settings, parse_source
+from dagster_project.settings import DEFAULT_LEAKAGE_FAMILIES, DEFAULT_MODEL_FAMILIES, Settings, parse_source
 from dagster_project.warehouse import WAREHOUSE_POOL
-from ml.data import VARIANTS
+from ml.data import HONEST_VARIANT, VARIANTS
 from ml.models import available_models
 
 SNAPSHOT = Path(__file__).parent / "data" / "definitions_snapshot.json"
@@ -52,7 +52,8 @@ def test_the_default_graph_is_the_snapshot():
 
 
 def test_the_code_location_loads_from_the_environment(monkeypatch):
-    for name in ("JOURNEYLIFT_SOURCE", "JOURNEYLIFT_MODELS", "JOURNEYLIFT_LEAKAGE_GUARD", "JOURNEYLIFT_FIRST_EVENT_DATE"):
+    for name in ("JOURNEYLIFT_SOURCE", "JOURNEYLIFT_MODELS", "JOURNEYLIFT_LEAKAGE_MODELS", "JOURNEYLIFT_LEAKAGE_GUARD",
+                 "JOURNEYLIFT_FIRST_EVENT_DATE"):
         monkeypatch.delenv(name, raising=False)
     assert snapshot(defs()) == snapshot(build_definitions(Settings()))
 
@@ -80,9 +81,24 @@ def test_every_family_when_asked_for_all():
     families = set(available_models())
     assert {"lstm", "transformer_cls", "gru4rec", "sasrec", "bert4rec", "bilstm_transformer", "item2vec",
             "seq_vae", "srgnn", "logreg_counts"} <= families
-    assert {f"models/{family}__{variant}" for family in families for variant in VARIANTS} <= keys
+    models = {key for key in keys if key.startswith("models/")}
+    assert models == {f"models/{family}__{HONEST_VARIANT}" for family in families} | {
+        f"models/{family}__{variant}" for family in DEFAULT_LEAKAGE_FAMILIES for variant in VARIANTS}
     assert {f"tensors/{variant}" for variant in VARIANTS} <= keys
     assert "journeylift/customer_traits" in keys
+    every = Settings.from_environment({"JOURNEYLIFT_MODELS": "all", "JOURNEYLIFT_LEAKAGE_MODELS": "all"})
+    keys = {key.to_user_string() for key in build_definitions(every).resolve_all_asset_keys()}
+    assert {f"models/{family}__{variant}" for family in families for variant in VARIANTS} <= keys
+
+
+def test_the_leaky_variants_train_the_cheap_families_unless_asked_for_more():
+    assert Settings().leaky_variant_families == ("gru4rec", "logreg_counts")
+    chosen = Settings.from_environment({"JOURNEYLIFT_LEAKAGE_MODELS": "lstm, gru4rec"})
+    assert chosen.leaky_variant_families == ("lstm", "gru4rec")
+    # none of the leakage families trained: the leaky variants train what is trained
+    assert Settings(model_families=("lstm",)).leaky_variant_families == ("lstm",)
+    with pytest.raises(ValueError, match=r"JOURNEYLIFT_LEAKAGE_MODELS names unknown model families \['gru'\]"):
+        Settings.from_environment({"JOURNEYLIFT_LEAKAGE_MODELS": "gru"})
 
 
 def test_the_default_families_are_the_fast_ones_and_an_unknown_one_is_named():

@@ -7,8 +7,11 @@ import pandas as pd
 import pytest
 
 from dagster_project.cli import run_summary
-from dagster_project.settings import server_url
+from dagster_project.settings import DEFAULT_LEAKAGE_FAMILIES, DEFAULT_MODEL_FAMILIES, server_url
+from dagster_project.warehouse import CSV_SAMPLE_ROWS
+from ml.data import HONEST_VARIANT
 
+PARQUET_OUTPUTS = {"event_attribution", "journey_predictions"}
 # design.md's output contract
 OUTPUT_COLUMNS = {
     "model_metrics": ["run_id", "model", "variant", "split", "auc", "log_loss", "n_journeys"],
@@ -64,14 +67,22 @@ def test_output_tables_hold_the_contract_columns(pipeline_run):
         frame = _table(home, name)
         assert list(frame.columns)[: len(columns)] == columns, name
         assert len(frame) > 0, name
-        assert (home / "outputs" / f"{name}.csv").exists()
+        if name in PARQUET_OUTPUTS:  # per event / per journey: Parquet, and a CSV of its first rows
+            assert pd.read_parquet(home / "outputs" / f"{name}.parquet").shape == frame.shape, name
+            sample = pd.read_csv(home / "outputs" / f"{name}.sample.csv")
+            assert len(sample) == min(len(frame), CSV_SAMPLE_ROWS) and list(sample.columns) == list(frame.columns)
+            assert not (home / "outputs" / f"{name}.csv").exists()
+        else:
+            assert (home / "outputs" / f"{name}.csv").exists()
 
 
 def test_every_model_and_variant_is_trained_and_scored(pipeline_run):
     home, result = pipeline_run
     metrics = _table(home, "model_metrics")
-    assert {"lstm", "transformer_cls"} <= set(metrics["model"])
-    assert metrics.groupby("model")["variant"].apply(set).map(lambda v: v == VARIANTS).all()
+    variants_of = metrics.groupby("model")["variant"].apply(set).to_dict()
+    # every family on the honest variant; the leaky comparison variants for the leakage families only
+    assert variants_of == {family: VARIANTS if family in DEFAULT_LEAKAGE_FAMILIES else {HONEST_VARIANT}
+                           for family in DEFAULT_MODEL_FAMILIES}
     assert set(metrics["split"]) == {"train", "validation", "test"}
     assert metrics["auc"].between(0, 1).all()
     assert (metrics["run_id"] == result.run_id).all()
@@ -204,6 +215,7 @@ def test_leakage_report_puts_the_three_variants_side_by_side(pipeline_run):
     home, _ = pipeline_run
     report = _table(home, "leakage_report")
     assert set(report["variant"]) == VARIANTS
+    assert report.groupby("model")["variant"].nunique().to_dict() == {f: len(VARIANTS) for f in DEFAULT_LEAKAGE_FAMILIES}
     assert report.loc[report["can_be_promoted"], "variant"].unique().tolist() == ["no_funnel"]
     assert report["top_events"].notna().all()
     assert (home / "outputs" / "leakage_report.png").exists()

@@ -11,12 +11,15 @@ from dagster_project.warehouse import WAREHOUSE_POOL
 from ml import attribution
 
 AttributionConfig = config_from_dataclass(attribution.AttributionConfig)
+# One row per model x method x test event: outputs/event_attribution.parquet (and a CSV sample).
+PER_EVENT = {"event_attribution": {"file_format": "parquet"}}
 
 
 def build_attributions(zoo: ModelInputs) -> dg.AssetsDefinition:
     @dg.multi_asset(
         pool=WAREHOUSE_POOL,
-        outs={name: dg.AssetOut(key=[OUTPUT_SCHEMA, name]) for name in attribution.ATTRIBUTION_TABLES},
+        outs={name: dg.AssetOut(key=[OUTPUT_SCHEMA, name], metadata=PER_EVENT.get(name, {}))
+              for name in attribution.ATTRIBUTION_TABLES},
         ins={
             **zoo.ins(tensors=True, sequences=True),
             "labels": dg.AssetIn(dbt_model_key(LABELS_MODEL)),

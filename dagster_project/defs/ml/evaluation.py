@@ -33,7 +33,8 @@ def build_evaluation_assets(zoo: ModelInputs) -> list[dg.AssetsDefinition]:
             context.log.warning(f"AUC undefined on the {split} split: its {n} journeys are all of one class")
         return dg.Output(frame, metadata={"auc_undefined_splits": ", ".join(one_class)} if one_class else {})
 
-    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "journey_predictions"], ins=zoo.ins(tensors=True), group_name="evaluation")
+    @dg.asset(pool=WAREHOUSE_POOL, key=[OUTPUT_SCHEMA, "journey_predictions"], ins=zoo.ins(tensors=True), group_name="evaluation",
+              metadata={"file_format": "parquet"})  # one row per model x journey
     def journey_predictions(context: dg.AssetExecutionContext, config: PredictionsConfig, **inputs) -> pd.DataFrame:
         """Every model x variant's p(convert) for each journey of the test split, next to its label:
         the rows behind model_metrics' test figures, for calibration plots and metrics on subgroups

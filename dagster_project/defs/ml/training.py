@@ -187,17 +187,25 @@ def _log_run(result, metrics, train_config, model_options, model_name, variant, 
 
 @dataclass(frozen=True)
 class ModelInputs:
-    """The trained models of a definitions load (every family x variant) as asset inputs, with
-    their variants' tensors and sequences marts where an asset reads them too."""
+    """The trained models of a definitions load as asset inputs, with their variants' tensors and
+    sequences marts where an asset reads them too: every family on the honest variant, the
+    `leaky_families` on the leaky comparison variants (Settings.leaky_variant_families)."""
 
     families: tuple[str, ...]
     variants: tuple[str, ...] = VARIANTS
+    leaky_families: tuple[str, ...] | None = None  # None: every family on every variant
 
     def only(self, *variants: str) -> "ModelInputs":
-        return ModelInputs(self.families, tuple(v for v in self.variants if v in variants))
+        return ModelInputs(self.families, tuple(v for v in self.variants if v in variants), self.leaky_families)
+
+    def families_of(self, variant: str) -> tuple[str, ...]:
+        """The families trained on `variant`."""
+        if variant == HONEST_VARIANT or self.leaky_families is None:
+            return self.families
+        return tuple(f for f in self.families if f in self.leaky_families)
 
     def keys(self) -> list[dg.AssetKey]:
-        return [model_key(f, v) for f in self.families for v in self.variants]
+        return [model_key(f, v) for v in self.variants for f in self.families_of(v)]
 
     def ins(self, tensors: bool = False, sequences: bool = False) -> dict[str, dg.AssetIn]:
         """Input name -> AssetIn: `<family>__<variant>` per model; with `tensors`,
@@ -222,5 +230,5 @@ class ModelInputs:
     def assets(self, source: Source) -> list[dg.AssetsDefinition]:
         """The tensors of each variant and the training asset of each family x variant."""
         return [build_tensors_asset(v) for v in self.variants] + [
-            build_training_asset(f, v, source) for f in self.families for v in self.variants
+            build_training_asset(f, v, source) for v in self.variants for f in self.families_of(v)
         ]
