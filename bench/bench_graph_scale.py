@@ -15,6 +15,7 @@ BENCH_USERS (default 50000) and BENCH_BASELINE_USERS (default 5000) set the two 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,24 +29,26 @@ BASELINE_USERS = int(os.environ.get("BENCH_BASELINE_USERS", 5_000))
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="bench_graph_scale_") as tmp:
-        runs = {}
-        for name, users in ((f"{BASELINE_USERS} users", BASELINE_USERS), (f"{USERS} users", USERS)):
-            print(f"== journeylift run --users {users} (log: {Path(tmp) / name.replace(' ', '_')}.log)", flush=True)
-            runs[name] = graph_run(Path(tmp) / name.replace(" ", "_"), users=users)
-            run = runs[name]
-            print(f"{name}: {run.events:,} raw events, Dagster run {run.run_seconds:.0f} s, command "
-                  f"{run.command.seconds:.0f} s ({run.command.cpu_seconds:.0f} CPU s), peak {run.command.peak_mib:.0f} MiB",
-                  flush=True)
-        outputs = Path(tmp) / f"{USERS}_users" / "outputs"
-        print(f"\noutputs/ of the {USERS}-user run:")
-        for path in sorted(outputs.iterdir(), key=lambda p: -p.stat().st_size)[:12]:
-            print(f"  {path.name:<45} {path.stat().st_size / 2**20:8.1f} MiB")
-        print("\nslowest steps (seconds):")
-        print(step_table(runs))
-        baseline, scaled = runs.values()
-        print(bench_line(f"graph_scale_{USERS // BASELINE_USERS}x", "events_per_s", scaled.events / scaled.run_seconds,
-                         baseline.events / baseline.run_seconds, scaled.command.peak_mib))
+    tmp = tempfile.mkdtemp(prefix="bench_graph_scale_")  # kept when a run fails: its log is there
+    runs = {}
+    for name, users in ((f"{BASELINE_USERS} users", BASELINE_USERS), (f"{USERS} users", USERS)):
+        print(f"== journeylift run --users {users} (log: {Path(tmp) / name.replace(' ', '_')}.log)", flush=True)
+        runs[name] = graph_run(Path(tmp) / name.replace(" ", "_"), users=users)
+        run = runs[name]
+        print(f"{name}: {run.events:,} raw events, Dagster run {run.run_seconds:.0f} s, command "
+              f"{run.command.seconds:.0f} s ({run.command.cpu_seconds:.0f} CPU s), peak {run.command.peak_mib:.0f} MiB",
+              flush=True)
+    outputs = Path(tmp) / f"{USERS}_users" / "outputs"
+    print(f"\noutputs/ of the {USERS}-user run:")
+    for path in sorted(outputs.iterdir(), key=lambda p: -p.stat().st_size)[:12]:
+        print(f"  {path.name:<45} {path.stat().st_size / 2**20:8.1f} MiB")
+    print("\nslowest steps (seconds):")
+    print(step_table(runs))
+    baseline, scaled = runs.values()
+    line = bench_line(f"graph_scale_{USERS // BASELINE_USERS}x", "events_per_s", scaled.events / scaled.run_seconds,
+                      baseline.events / baseline.run_seconds, scaled.command.peak_mib)
+    shutil.rmtree(tmp)
+    print(line)
 
 
 if __name__ == "__main__":
