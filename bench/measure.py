@@ -81,7 +81,7 @@ def graph_run(home, users: int | None = None, repo=None, select: str | None = No
             elif event is not None and event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
                 steps[event.step_key] = record.timestamp - starts[event.step_key]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        events = con.sql("select count(*) from raw.events").fetchone()[0]
+        events = con.execute("select count(*) from raw.events").fetchone()[0]
     return GraphRun(command=measured, run_seconds=stats.end_time - stats.launch_time if stats.launch_time
                     else stats.end_time - stats.start_time, steps=steps, events=events)
 

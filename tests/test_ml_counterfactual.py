@@ -167,3 +167,29 @@ def test_a_trained_model_finds_the_planted_event():
     # Planted truth: sigmoid(-1.5 + 2.5) - sigmoid(-1.5) = 0.55 for journeys holding a click.
     assert effects["effect"].idxmax() == "remove_event:m_card_click"
     assert effects.loc["remove_event:m_card_click", "ci_low"] > 0.2
+
+
+@pytest.mark.parametrize("family", ["gru4rec", "transformer_cls"])
+def test_edits_predicted_in_one_pass_equal_one_call_per_edit(frames, data, family):
+    """predict_edited stacks every edit's journeys (the same journey edited two ways included) into
+    one pass, in chunks under max_rows: each journey's probability is the one a call of its own
+    edit gives, for a recurrent and an attention model, whose padding differs between the two."""
+    from ml.counterfactual import predict_edited
+    from ml.evaluation import predict_proba
+
+    torch.manual_seed(0)
+    model = build_model(family, data.spec)
+    sequences, _ = frames
+    test = sequences[sequences["journey_id"].isin(data.journey_id[data.indices("test")])]
+    edits = []
+    for intervention in default_interventions(test)[:4]:
+        drop = intervention_mask(test, intervention)
+        affected = np.sort(pd.unique(test["journey_id"].to_numpy()[drop]).astype(object))
+        touched = test["journey_id"].isin(affected).to_numpy()
+        edits.append((remove_events(test[touched], drop[touched]), affected))
+    assert len({len(e) for e, _ in edits}) > 1 and all(len(a) for _, a in edits)
+    one_call_each = [predict_proba(model, data.with_sequences(e, journey_ids=a), None) for e, a in edits]
+    for max_rows in (10**9, max(len(e) for e, _ in edits)):  # one pass; one edit per pass
+        stacked = predict_edited(model, data, edits, max_rows=max_rows)
+        for alone, together in zip(one_call_each, stacked):
+            np.testing.assert_allclose(together, alone, rtol=1e-5, atol=1e-6)

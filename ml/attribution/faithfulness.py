@@ -9,7 +9,7 @@ fraction f in ``fractions``, let k_j = round(f n_j):
 
 re-predicted by the model, the shortened journey re-ranked 1..k as the
 counterfactuals do (``ml.counterfactual.remove_events`` then
-``SequenceData.with_sequences``; a journey may become empty). The area under
+``ml.counterfactual.predict_edited``; a journey may become empty). The area under
 each curve over f in [0, 1] (trapezoids) summarizes it: a faithful method's
 deletion curve drops fast (small ``deletion_auc``) and its insertion curve
 rises fast (large ``insertion_auc``). A seeded random order is the floor every
@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ml.counterfactual import remove_events
+from ml.counterfactual.repredict import predict_edited
 from ml.data import SequenceData
-from ml.evaluation import predict_proba
 from ml.models import SequenceModel
 
 CURVES: tuple[str, ...] = ("deletion", "insertion")
@@ -74,8 +74,8 @@ def faithfulness_curves(
     score and optionally signed_score, which then sets the order; several
     methods at once); ``sequences`` the mart ``data`` was built
     from. Columns: method, curve (``deletion`` / ``insertion``), step (the
-    fraction f), mean_p, n_journeys. Cost: one prediction of the attributed
-    journeys per (method, curve, step), identical journey sets predicted once.
+    fraction f), mean_p, n_journeys. Cost: the attributed journeys once per distinct
+    (method, curve, step) edit, all edits stacked into one prediction pass.
     """
     fractions = np.asarray(fractions, dtype=np.float64)
     journeys = np.sort(pd.unique(event_attr["journey_id"]).astype(object))
@@ -97,22 +97,22 @@ def faithfulness_curves(
     any_scored = np.logical_or.reduce([~np.isnan(s) for s in scores.values()]) if scores else np.zeros(len(base), bool)
     scores[RANDOM_METHOD] = np.where(any_scored, rng.random(len(base)), np.nan)
 
-    cache: dict[bytes, float] = {}
-
-    def mean_probability(drop: np.ndarray) -> float:
-        key = np.packbits(drop).tobytes()
-        if key not in cache:
-            counterfactual = data.with_sequences(remove_events(base, drop), journey_ids=journeys)
-            cache[key] = float(predict_proba(model, counterfactual, None, batch_size).mean())
-        return cache[key]
-
-    rows = []
+    # Every (method, curve, step) is one set of events dropped; identical sets are predicted once,
+    # and all of them in one pass (ml.counterfactual.repredict).
+    masks: dict[bytes, int] = {}
+    edits, rows = [], []
     for method, score in scores.items():
         rank, n_scored = _ranks(journey, score, tiebreak)
         for fraction in fractions:
             top = rank < np.floor(fraction * n_scored + 0.5)
             for curve, drop in (("deletion", top), ("insertion", ~top)):
-                rows.append((method, curve, float(fraction), mean_probability(drop), len(journeys)))
+                key = np.packbits(drop).tobytes()
+                if key not in masks:
+                    masks[key] = len(edits)
+                    edits.append((remove_events(base, drop), journeys))
+                rows.append((method, curve, float(fraction), masks[key], len(journeys)))
+    means = [float(p.mean()) for p in predict_edited(model, data, edits, batch_size)]
+    rows = [(method, curve, step, means[edit], n) for method, curve, step, edit, n in rows]
     curves = pd.DataFrame(rows, columns=CURVE_COLUMNS)
     return curves.sort_values(["method", "curve", "step"], kind="stable").reset_index(drop=True)
 

@@ -14,6 +14,7 @@ from ml.counterfactual.experiment import (
     has_experiment,
     sponsorship_effects,
 )
+from ml.counterfactual.repredict import predict_edited
 from ml.counterfactual.interventions import (
     REMOVE_AD_EVENTS,
     REMOVE_EVENT_PREFIX,
@@ -43,5 +44,6 @@ __all__ = [
     "counterfactual_effects",
     "default_interventions",
     "intervention_mask",
+    "predict_edited",
     "remove_events",
 ]

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, bootstrap_mean_interval
+from ml.counterfactual.repredict import predict_edited
 from ml.data import SequenceData
 from ml.estimands import AD_EXPERIMENT_EXPOSED, EXPERIMENT_MODEL, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
 from ml.evaluation.metrics import predict_proba
@@ -143,16 +144,22 @@ def sponsorship_effects(
     names = sorted(pd.unique(in_split.loc[sponsored, "event"].dropna()))
     swaps = [(SWAP_AD_EVENTS, sponsored)]
     swaps += [(f"{SWAP_AD_EVENT_PREFIX}{name}", sponsored & (in_split["event"] == name).to_numpy()) for name in names]
-    rows = []
-    for number, (intervention, swap) in enumerate(swaps):
+    affected_of, edits = [], []
+    for _, swap in swaps:
         affected = np.sort(pd.unique(in_split["journey_id"].to_numpy()[swap]).astype(object))
+        affected_of.append(affected)
+        if len(affected):
+            touched = in_split["journey_id"].isin(affected).to_numpy()
+            organic = in_split[touched].copy()
+            organic["is_sponsored"] = np.where(swap[touched], False, _flag(organic["is_sponsored"]))
+            edits.append((organic, affected))
+    predicted = iter(predict_edited(model, data, edits, batch_size))  # every swap in one pass
+    rows = []
+    for number, ((intervention, _), affected) in enumerate(zip(swaps, affected_of)):
         if len(affected) == 0:
             rows.append({"intervention": intervention, "n_journeys": 0, **dict.fromkeys(COUNTERFACTUAL_COLUMNS[2:], np.nan)})
             continue
-        touched = in_split["journey_id"].isin(affected).to_numpy()
-        organic = in_split[touched].copy()
-        organic["is_sponsored"] = np.where(swap[touched], False, _flag(organic["is_sponsored"]))
-        p_cf = predict_proba(model, data.with_sequences(organic, journey_ids=affected), None, batch_size)
+        p_cf = next(predicted)
         diff = p_factual.reindex(affected).to_numpy() - p_cf
         low, high = bootstrap_mean_interval(diff, n_boot=n_boot, seed=seed + number)
         rows.append(
