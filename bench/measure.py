@@ -87,11 +87,12 @@ def graph_run(home, users: int | None = None, repo=None, select: str | None = No
 
 
 def step_table(runs: dict[str, GraphRun], top: int = 15) -> str:
-    """The slowest steps, one column of seconds per run, as a markdown table."""
+    """The slowest steps (by their longest time in any run), one column of seconds per run, as a
+    markdown table; a step a run does not have shows 0."""
     import pandas as pd
 
     frame = pd.DataFrame({name: run.steps for name, run in runs.items()}).fillna(0.0)
-    frame = frame.sort_values(list(runs)[0], ascending=False)
+    frame = frame.loc[frame.max(axis=1).sort_values(ascending=False).index]
     shown = frame.head(top)
     rest = frame.iloc[top:].sum().rename(f"{len(frame) - top} other steps")
     total = frame.sum().rename("all steps (sum)")

@@ -40,10 +40,10 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def build_marts(home: Path):
+def build_marts(home: Path, n_users: int = N_USERS):
     """Simulate, load raw tables into DuckDB, run the dbt models the trainer reads."""
     started = time.perf_counter()
-    sim = simulate_sessions(SimulationConfig(n_users=N_USERS))
+    sim = simulate_sessions(SimulationConfig(n_users=n_users))
     log(f"simulated {len(sim.events):,} events, {len(sim.sessions):,} sessions in {time.perf_counter() - started:.1f}s")
     warehouse = home / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
