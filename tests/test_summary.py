@@ -68,3 +68,18 @@ def test_the_effects_figure_draws_every_row_and_the_holdout(tmp_path):
     labels = [tick.get_text() for tick in figure.axes[0].get_yticklabels()]
     assert labels == ["m_card_view", "ad events (all)", "m_card_click", "ad effect, randomized holdout"]
     figure.savefig(tmp_path / "effects.png")
+
+
+def test_the_auc_table_tells_a_model_not_trained_on_a_variant_from_an_undefined_auc():
+    tables = _tables()
+    leaky = pd.DataFrame({"run_id": "r1", "model": ["gru4rec", "logreg_counts"], "variant": "with_funnel",
+                          "split": "test", "auc": [0.99, float("nan")]})
+    tables["model_metrics"] = pd.concat([tables["model_metrics"], leaky], ignore_index=True)
+    lines = summary_text(tables).splitlines()
+    table = lines[lines.index("Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"):]
+    with_funnel = next(line for line in table if line.strip().startswith("with_funnel")).split()
+    assert with_funnel == ["with_funnel", "0.99", "NaN", "-"]  # gru4rec, logreg_counts (one class), lstm (untrained)
+    assert any(line.startswith("  (NaN: AUC undefined") for line in table)
+    assert any(line.startswith("  (-: not trained on that variant") for line in table)
+    honest_only = summary_text(_tables())
+    assert "(-: not trained" not in honest_only and "(NaN: AUC undefined" not in honest_only

@@ -241,11 +241,18 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
     if board is not None:
         lines += [""] + registration_lines(board, guard_passed, tables.get("model_promotion"))
 
-    test = metrics[metrics["split"] == "test"].pivot_table(index="variant", columns="model", values="auc", dropna=False)
+    test_rows = metrics[metrics["split"] == "test"]
+    test = test_rows.pivot_table(index="variant", columns="model", values="auc", dropna=False)
+    trained = test_rows.assign(trained=True).pivot_table(index="variant", columns="model", values="trained",
+                                                         aggfunc="any", fill_value=False).reindex_like(test)
+    shown = test.round(3).astype(object).where(trained.fillna(False).astype(bool), "-")
     lines += ["", "Test AUC (with_funnel sees funnel events: the leakage comparison, never promoted)"]
-    lines += ["  " + row for row in test.round(3).to_string().splitlines()]
-    if test.isna().to_numpy().any():
+    lines += ["  " + row for row in shown.to_string().splitlines()]
+    if test.isna().to_numpy()[trained.fillna(False).to_numpy(dtype=bool)].any():
         lines.append("  (NaN: AUC undefined, the test split holds journeys of one class only; see log_loss)")
+    if not trained.fillna(False).to_numpy(dtype=bool).all():
+        lines.append("  (-: not trained on that variant; JOURNEYLIFT_LEAKAGE_MODELS=all trains every family on the "
+                     "leaky variants)")
 
     event_types = tables.get("event_type_attribution")
     if event_types is not None and best is not None:
