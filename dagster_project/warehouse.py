@@ -167,7 +167,8 @@ def output_file(name: str, frame: pd.DataFrame, parquet: bool = False) -> Path:
     vectors (embeddings) or one asked for as Parquet goes to outputs/<name>.parquet, with its first
     CSV_SAMPLE_ROWS rows as outputs/<name>.sample.csv to open in a spreadsheet. The other format's
     files of the same name are removed, so outputs/ never holds a stale copy."""
-    parquet = parquet or len(frame) > CSV_MAX_ROWS or holds_vectors(frame)
+    vectors = holds_vectors(frame)
+    parquet = parquet or len(frame) > CSV_MAX_ROWS or vectors
     path = outputs_dir() / f"{name}.{'parquet' if parquet else 'csv'}"
     sample = outputs_dir() / f"{name}.sample.csv"
     with written_whole(path) as partial:  # a killed run leaves the previous file, never half of one
@@ -175,7 +176,7 @@ def output_file(name: str, frame: pd.DataFrame, parquet: bool = False) -> Path:
             frame.to_parquet(partial, index=False)
         else:
             frame.to_csv(partial, index=False)
-    if parquet and not holds_vectors(frame):
+    if parquet and not vectors:
         with written_whole(sample) as partial:
             frame.head(CSV_SAMPLE_ROWS).to_csv(partial, index=False)
     else:
