@@ -32,10 +32,13 @@ from test_time_and_orphans import EVENTS, STORES
 
 from dagster_project.defs.resources import dbt_executable
 from dagster_project.settings import DBT_PROJECT_DIR
+from dagster_project.warehouse import CSV_MAX_ROWS
 from ml.contract import CONTRACT_TABLES
 from ml.data import planted_signal_frames
 
-ROWS = 1_500_000  # a CSV copy that takes about a second to write, so a kill lands inside it
+# The largest table outputs/ keeps as CSV, with enough columns that its CSV copy takes about a
+# second to write, so a kill lands inside it.
+ROWS, COLUMNS = CSV_MAX_ROWS, 12
 WRITER = textwrap.dedent(f"""
     import sys
     import numpy as np
@@ -43,7 +46,8 @@ WRITER = textwrap.dedent(f"""
     from dagster_project.warehouse import Warehouse, output_file
 
     for version in range(1, 1000):
-        frame = pd.DataFrame({{"version": np.full({ROWS}, version), "row": np.arange({ROWS})}})
+        frame = pd.DataFrame({{"version": np.full({ROWS}, version), "row": np.arange({ROWS}),
+                               **{{f"x{{i}}": np.random.default_rng(i).random({ROWS}) for i in range({COLUMNS})}}}})
         print("table", version, flush=True)
         Warehouse().write_table("journeylift", "crash_table", frame)
         print("file", version, flush=True)
