@@ -81,25 +81,20 @@ def counterfactual_effects(
             edits.append((remove_events(in_split[touched], drop[touched]), affected))
     predicted = iter(predict_edited(model, data, edits, batch_size))
     p_cf_of = [next(predicted) if len(affected) else None for affected in affected_of]
-    rows = []
-    for number, intervention in enumerate(interventions):
-        affected, p_cf = affected_of[number], p_cf_of[number]
-        if len(affected) == 0:
-            empty = dict.fromkeys(COUNTERFACTUAL_COLUMNS[2:], np.nan)
-            rows.append({"intervention": intervention, "n_journeys": 0, **empty})
-            continue
-        p_f = p_factual.reindex(affected).to_numpy()
-        diff = p_f - p_cf
-        low, high = bootstrap_mean_interval(diff, n_boot=n_boot, seed=seed + number)
-        rows.append(
-            {
-                "intervention": intervention,
-                "n_journeys": len(affected),
-                "p_factual": float(p_f.mean()),
-                "p_counterfactual": float(p_cf.mean()),
-                "effect": float(diff.mean()),
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
+    p_f_of = [p_factual.reindex(affected).to_numpy() for affected in affected_of]
+    rows = [effect_row(intervention, p_f, p_cf, n_boot, seed + number)
+            for number, (intervention, p_f, p_cf) in enumerate(zip(interventions, p_f_of, p_cf_of))]
     return pd.DataFrame(rows, columns=COUNTERFACTUAL_COLUMNS)
+
+
+def effect_row(intervention: str, p_factual: np.ndarray, p_counterfactual: np.ndarray | None, n_boot: int,
+               seed: int) -> dict:
+    """One COUNTERFACTUAL_COLUMNS row: the mean of p - p' over the affected journeys with its
+    bootstrap interval; NaN figures and n_journeys 0 when no journey is affected."""
+    if p_counterfactual is None or len(p_factual) == 0:
+        return {"intervention": intervention, "n_journeys": 0, **dict.fromkeys(COUNTERFACTUAL_COLUMNS[2:], np.nan)}
+    diff = p_factual - p_counterfactual
+    low, high = bootstrap_mean_interval(diff, n_boot=n_boot, seed=seed)
+    return {"intervention": intervention, "n_journeys": len(diff), "p_factual": float(p_factual.mean()),
+            "p_counterfactual": float(p_counterfactual.mean()), "effect": float(diff.mean()),
+            "ci_low": low, "ci_high": high}

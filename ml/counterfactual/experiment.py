@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, bootstrap_mean_interval
+from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, effect_row
 from ml.counterfactual.repredict import predict_edited
 from ml.data import SequenceData
 from ml.estimands import AD_EXPERIMENT_EXPOSED, EXPERIMENT_MODEL, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
@@ -154,25 +154,9 @@ def sponsorship_effects(
             organic["is_sponsored"] = np.where(swap[touched], False, _flag(organic["is_sponsored"]))
             edits.append((organic, affected))
     predicted = iter(predict_edited(model, data, edits, batch_size))  # every swap in one pass
-    rows = []
-    for number, ((intervention, _), affected) in enumerate(zip(swaps, affected_of)):
-        if len(affected) == 0:
-            rows.append({"intervention": intervention, "n_journeys": 0, **dict.fromkeys(COUNTERFACTUAL_COLUMNS[2:], np.nan)})
-            continue
-        p_cf = next(predicted)
-        diff = p_factual.reindex(affected).to_numpy() - p_cf
-        low, high = bootstrap_mean_interval(diff, n_boot=n_boot, seed=seed + number)
-        rows.append(
-            {
-                "intervention": intervention,
-                "n_journeys": len(affected),
-                "p_factual": float(p_factual.reindex(affected).mean()),
-                "p_counterfactual": float(p_cf.mean()),
-                "effect": float(diff.mean()),
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
+    rows = [effect_row(intervention, p_factual.reindex(affected).to_numpy(), next(predicted) if len(affected) else None,
+                       n_boot, seed + number)
+            for number, ((intervention, _), affected) in enumerate(zip(swaps, affected_of))]
     return pd.DataFrame(rows, columns=COUNTERFACTUAL_COLUMNS)
 
 
