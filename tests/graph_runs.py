@@ -10,6 +10,17 @@ def dbt_models_of(source) -> list:
     return build_dbt_models(source, event_dates(Settings().first_event_date))
 
 
+def parquet_outputs() -> set[str]:
+    """The output tables whose outputs/ copy is Parquet by their asset's `file_format` metadata
+    (the per-event and per-journey ones), read from the default graph."""
+    from dagster_project.definitions import build_definitions
+    from dagster_project.settings import OUTPUT_SCHEMA, Settings
+
+    graph = build_definitions(Settings()).resolve_asset_graph()
+    return {key.path[-1] for key in graph.get_all_asset_keys() if key.path[0] == OUTPUT_SCHEMA
+            and (graph.get(key).metadata or {}).get("file_format") == "parquet"}
+
+
 def every_date() -> dict[str, str]:
     """Run tags for every event date in one run (what `journeylift run` does)."""
     from dagster_project.partitions import event_dates, every_date_tags

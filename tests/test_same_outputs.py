@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dagster_project.settings import Settings
+from graph_runs import parquet_outputs
 from ml.data import HONEST_VARIANT, VARIANTS
 
 DIGEST = Path(__file__).parent / "data" / "small_run_digest.json"
@@ -35,7 +36,6 @@ SCHEMA = "journeylift"
 VOLATILE = {"run_id", "train_seconds", "events_per_s", "seconds", "scored_at"}
 GROUP_KEYS = ("model", "variant", "method", "split", "intervention", "curve", "status")
 FULL_ROWS_MAX = 300
-PARQUET_OUTPUTS = {"event_attribution", "journey_predictions"}  # CSV when the digest was recorded
 # float32 kernels differ by CPU: on the CI machine the integrated-gradient residuals (about 1e-4,
 # themselves float32 noise) moved by up to 5e-6, so absolute differences below 1e-5 are not faults.
 RTOL, ATOL = 1e-4, 1e-5
@@ -135,7 +135,8 @@ def without_models(recorded: dict, untrained: set[tuple[str, str]]) -> dict:
             kept = [g for g in entry["groups"] if (g["key"][m], g["key"][v]) not in untrained]
             tables[name] = {**entry, "groups": kept, "rows": sum(g["rows"] for g in kept)}
     files = [f for f in recorded["output_files"] if not any(f"{m}__{v}" in f for m, v in untrained)]
-    files = [f.replace(".csv", ".parquet") if f.removesuffix(".csv") in PARQUET_OUTPUTS else f for f in files]
+    parquet = parquet_outputs()  # CSV when the digest was recorded
+    files = [f.replace(".csv", ".parquet") if f.removesuffix(".csv") in parquet else f for f in files]
     return {"tables": tables, "output_files": files}
 
 
