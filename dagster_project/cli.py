@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from dagster_project.local_storage import write_local_sqlite_without_fsync
 from dagster_project.settings import (
     OUTPUT_SCHEMA,
     SERVER_PORTS,
@@ -46,6 +47,7 @@ def prepare_instance() -> Path:
     warehouse pool of one slot) unless the user keeps their own dagster.yaml there; its storage
     and the MLflow store and experiment created."""
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(journeylift_home() / "dagster")))
+    write_local_sqlite_without_fsync()
     home.mkdir(parents=True, exist_ok=True)
     # Two first runs at once would both create the Dagster instance's and MLflow's SQLite tables
     # ("table secondary_indexes already exists", "table secrets already exists"): the first

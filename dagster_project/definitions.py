@@ -36,6 +36,7 @@ from dagster_project.defs.quality.quarantine import quarantine_counts
 from dagster_project.defs.raw.source_assets import raw_assets
 from dagster_project.defs.resources import resources
 from dagster_project.defs.schedules import jobs_and_schedules
+from dagster_project.local_storage import write_local_sqlite_without_fsync
 from dagster_project.partitions import event_dates
 from dagster_project.settings import Settings
 
@@ -77,4 +78,6 @@ def build_definitions(settings: Settings) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    # The process that loads the graph writes its run's events: a UI-launched run's worker too.
+    write_local_sqlite_without_fsync()
     return build_definitions(Settings.from_environment())
