@@ -1,8 +1,16 @@
 {#-
     The sequence marts' shape, written once: `kept_events` names a CTE of the
-    events a variant keeps (from int_events_enriched). Positions are re-ranked
-    1..n over the kept events and the time deltas recomputed over them, so a
+    events a variant keeps (from int_events_enriched). Positions run 1..n over
+    the kept events and the time deltas are measured between them, so a
     dropped event leaves no trace in the gaps.
+
+    `ranked_among` says which events the variant keeps, and with it which
+    ranks of int_events_ranked are the positions, so no mart sorts its rows
+    again: 'journey' (a prefix of the journey in event_rank order, which is
+    what cut_at_conversion keeps): event_rank and seconds_since_prev;
+    'non_funnel' (the non-funnel events of such a prefix, the whole journey
+    included): non_funnel_rank and seconds_since_prev_non_funnel. Any other
+    selection of events would need its own ranking.
 
     The training sample and the minimum history live here too, once for
     every variant: only users whose md5 bucket of 'sample-' || user_id falls
@@ -16,7 +24,15 @@
     latest journey start and the N - 1 before it, whole days: N daily
     partitions); null, the default, keeps every date.
 -#}
-{% macro journey_sequence(kept_events) -%}
+{% macro journey_sequence(kept_events, ranked_among) -%}
+{%- set rank_columns = {
+    'journey': ['event_rank', 'seconds_since_prev'],
+    'non_funnel': ['non_funnel_rank', 'seconds_since_prev_non_funnel'],
+} -%}
+{%- if ranked_among not in rank_columns -%}
+    {{ exceptions.raise_compiler_error("journey_sequence: ranked_among must be 'journey' or 'non_funnel', got " ~ ranked_among) }}
+{%- endif -%}
+{%- set position_column, seconds_column = rank_columns[ranked_among] -%}
 {%- set sample_users_pct = var('sample_users_pct') | int -%}
 {%- set min_journey_events = var('min_journey_events') | int -%}
 {%- set training_window_days = var('training_window_days', none) or 0 -%}
@@ -63,14 +79,8 @@ positioned as (
 
     select
         *,
-        row_number() over (
-            partition by journey_id
-            order by event_rank
-        ) as position,
-        lag(event_at) over (
-            partition by journey_id
-            order by event_rank
-        ) as prev_kept_event_at
+        {{ position_column }} as position,
+        {{ seconds_column }} as seconds_since_prev_kept
         {%- if min_journey_events > 1 %},
         count(*) over (partition by journey_id) as n_kept_events
         {%- endif %}
@@ -95,10 +105,7 @@ select
     cast(primary_category_name as {{ dbt.type_string() }}) as primary_category_name,
     cast(is_nv as {{ dbt.type_boolean() }}) as is_nv,
     cast(is_sponsored as {{ dbt.type_boolean() }}) as is_sponsored,
-    cast(
-        coalesce({{ seconds_between('prev_kept_event_at', 'event_at') }}, 0)
-        as {{ type_double() }}
-    ) as seconds_since_prev
+    cast(seconds_since_prev_kept as {{ type_double() }}) as seconds_since_prev
 
 from positioned
 {%- if min_journey_events > 1 %}

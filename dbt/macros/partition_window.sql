@@ -71,12 +71,15 @@
 
 
 {#- The rows of `relation` (with journey_id and event_at) of every journey that has an
-    event in the run's window, whole; every row on a full build. -#}
-{% macro select_journeys_in_partition(relation) -%}
+    event in the run's window, whole; every row on a full build. The journeys are looked
+    up in `journeys_from` (default: `relation`), a relation holding the same events: a
+    table under a view that ranks them, so the window's date filter is not applied
+    above the view's window functions. -#}
+{% macro select_journeys_in_partition(relation, journeys_from=none) -%}
     select * from {{ relation }}
     {%- if is_partitioned_run() %}
     where journey_id in (
-        select journey_id from {{ relation }}
+        select journey_id from {{ journeys_from if journeys_from is not none else relation }}
         where {{ in_partition_window('event_at') }}
     )
     {%- endif %}

@@ -19,7 +19,7 @@ with
 
 events as (
 
-    {{ select_journeys_in_partition(ref('int_events_ranked')) }}
+    {{ select_journeys_in_partition(ref('int_events_ranked'), ref('int_events_sessionized')) }}
 
 ),
 
@@ -46,6 +46,8 @@ joined as (
         events.event_rank,
         events.event_at,
         events.seconds_since_prev,
+        events.non_funnel_rank,
+        events.seconds_since_prev_non_funnel,
         events.event_type,
         events.event,
         events.discovery_feature,
@@ -76,6 +78,8 @@ filled as (
         event_rank,
         event_at,
         seconds_since_prev,
+        non_funnel_rank,
+        seconds_since_prev_non_funnel,
         event_type,
         event,
         coalesce(discovery_feature, 'NO_FEATURE') as discovery_feature,
@@ -95,15 +99,8 @@ final as (
 
     select
         *,
-        coalesce(
-            event_type = '{{ var("funnel_event_type") }}'
-            or event in ({{ sql_string_list(var('funnel_events')) }}),
-            false
-        ) as is_funnel_event,
-        coalesce(
-            event in ({{ sql_string_list(var('conversion_events')) }}),
-            false
-        ) as is_conversion_event
+        {{ is_funnel_event('event_type', 'event') }} as is_funnel_event,
+        {{ is_conversion_event('event') }} as is_conversion_event
 
     from filled
 

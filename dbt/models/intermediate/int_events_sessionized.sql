@@ -23,7 +23,7 @@
 
 with
 
-events as (
+events as {{ cte_not_materialized() }} (
 
     select * from {{ ref('stg_sessions__events') }}
     {%- if is_partitioned_run() %}

@@ -22,7 +22,7 @@ sequence_events as (
 
 final as (
 
-    {{ journey_sequence('sequence_events') }}
+    {{ journey_sequence('sequence_events', 'non_funnel') }}
 
 )
 

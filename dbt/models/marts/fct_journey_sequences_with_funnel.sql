@@ -26,7 +26,7 @@ events_before_conversion as (
 
 final as (
 
-    {{ journey_sequence('events_before_conversion') }}
+    {{ journey_sequence('events_before_conversion', 'journey') }}
 
 )
 

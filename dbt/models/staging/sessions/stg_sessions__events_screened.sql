@@ -168,7 +168,7 @@ row_checked as (
     'store_id', 'is_sponsored', 'is_ghost_ad', 'event_at', 'parsed_is_sponsored', 'parsed_is_ghost_ad'
 ] %}
 
-rows_to_check as (
+rows_to_check as {{ cte_not_materialized() }} (
 
     select {{ columns | join(', ') }}, is_screened_before
     from row_checked
@@ -203,7 +203,7 @@ duplicated_event_ids as (
 
 {#- Copies are ranked only where an event_id repeats (a unique one is its own first
     copy): a window over every event_id was the costliest step at 10M events. #}
-rows_passing as (
+rows_passing as {{ cte_not_materialized() }} (
 
     select
         rows_to_check.*,
