@@ -134,6 +134,23 @@ def mlflow_tags() -> dict[str, str]:
             "mlflow/runs": experiment + "&searchFilter=tags.%60dagster.run_id%60%3D%27{run_id}%27"}
 
 
+def selected_assets(definitions, select: str) -> list:
+    """The asset keys `select` names (Dagster's selection syntax), with the rest of every asset
+    computed together with one of them (a simulator's or dbt's multi-asset runs whole: `+key:X`
+    reaching only some of its keys would fail the job), sorted."""
+    import dagster as dg
+
+    graph = definitions.resolve_asset_graph()
+    try:
+        selection = dg.AssetSelection.from_string(select)
+    except Exception as error:  # the selection's own parse error, on one line
+        raise SystemExit(f"journeylift run: --select {select!r}: {str(error).strip().splitlines()[0]}") from None
+    keys = sorted(selection.required_multi_asset_neighbors().resolve(graph))
+    if not keys:
+        raise SystemExit(f"journeylift run: --select {select!r} names no asset")
+    return keys
+
+
 def execute_job(tags: dict[str, str], select: str | None = None, users: int | None = None):
     """Run the journeylift job (the assets `select` names, in Dagster's selection syntax; every
     asset by default) in this process against the persistent Dagster instance, as a run of the
@@ -150,12 +167,7 @@ def execute_job(tags: dict[str, str], select: str | None = None, users: int | No
     prepare_instance()
     definitions = defs()
     job = definitions.resolve_job_def(JOB_NAME)
-    asset_selection = None
-    if select:
-        graph = definitions.resolve_asset_graph()
-        asset_selection = sorted(dg.AssetSelection.from_string(select).resolve(graph))
-        if not asset_selection:
-            raise SystemExit(f"journeylift run: --select {select!r} names no asset")
+    asset_selection = selected_assets(definitions, select) if select else None
     # INFO keeps the progress lines (epochs, counts, rates) and drops Dagster's step-by-step DEBUG events.
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if users is not None:

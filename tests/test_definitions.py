@@ -192,3 +192,19 @@ if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
     SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
     SNAPSHOT.write_text(json.dumps(snapshot(build_definitions(Settings())), indent=1) + "\n")
     print(f"written: {SNAPSHOT}")
+
+
+def test_a_selection_reaching_part_of_a_multi_asset_runs_it_whole():
+    """`journeylift run --select '+key:"intermediate/int_events_enriched"'` reaches two of the
+    simulator's five tables (raw events and stores); the simulator is one multi-asset that cannot
+    run in part, so the selection takes it whole (it failed the job with DagsterInvalidSubsetError)."""
+    from dagster_project.cli import selected_assets
+
+    definitions = build_definitions(Settings())
+    keys = {key.to_user_string() for key in selected_assets(definitions, '+key:"intermediate/int_events_enriched"')}
+    assert {"raw/events", "journeylift/simulator_truth", "intermediate/int_events_enriched"} <= keys
+    assert "journeylift/model_metrics" not in keys
+    job = definitions.resolve_job_def("journeylift")
+    job.get_subset(asset_selection=set(selected_assets(definitions, '+key:"intermediate/int_events_enriched"')))
+    with pytest.raises(SystemExit, match="names no asset"):
+        selected_assets(definitions, 'key:"no/such_asset"')
