@@ -42,8 +42,14 @@ def log(message: str) -> None:
 
 def build_marts(home: Path, n_users: int = N_USERS):
     """Simulate, load raw tables into DuckDB, run the dbt models the trainer reads."""
+    sequences, labels, _ = simulated_marts(home, n_users)
+    return sequences, labels
+
+
+def simulated_marts(home: Path, n_users: int = N_USERS, seed: int = 0):
+    """build_marts for simulator seed `seed`, with the simulation (its truth) beside the marts."""
     started = time.perf_counter()
-    sim = simulate_sessions(SimulationConfig(n_users=n_users))
+    sim = simulate_sessions(SimulationConfig(n_users=n_users, seed=seed))
     log(f"simulated {len(sim.events):,} events, {len(sim.sessions):,} sessions in {time.perf_counter() - started:.1f}s")
     warehouse = home / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
@@ -62,7 +68,7 @@ def build_marts(home: Path, n_users: int = N_USERS):
         sequences = con.sql("select * from marts.fct_journey_sequences_no_funnel").df()
         labels = con.sql("select * from marts.fct_journey_labels").df()
     log(f"dbt built the marts in {time.perf_counter() - started:.1f}s")
-    return sequences, labels
+    return sequences, labels, sim
 
 
 def naive_events_per_second(model_name: str, data, options: dict) -> float:

@@ -45,8 +45,8 @@ def test_overrides_replace_defaults(data):
     model = build_model("transformer_cls", data.spec, d_model=24, n_heads=3, n_layers=1)
     assert len(model.layers) == 1 and model.layers[0].attention.num_heads == 3
     default = build_model("transformer_cls", data.spec)
-    assert len(default.layers) == 3 and default.layers[0].attention.num_heads == 6
-    assert default.layers[0].attention.embed_dim == 192
+    assert len(default.layers) == 2 and default.layers[0].attention.num_heads == 4
+    assert default.layers[0].attention.embed_dim == 64
 
 
 @pytest.mark.parametrize("name", available_models())

@@ -54,8 +54,15 @@ class TransformerCLSClassifier(SequenceModel):
     Padded events are masked as keys; the CLS token is never masked, so an
     all-padding journey still has a finite representation.
 
-    Defaults: embedding_dim 16, d_model 192, n_layers 3, n_heads 6,
+    Defaults: embedding_dim 16, d_model 64, n_layers 2, n_heads 4,
     ff_dim 2 * d_model, dropout 0.1, max_len from the spec (positions).
+    (Until issue 17: d_model 192, 3 layers x 6 heads, 931k parameters. On the
+    default simulation, ~7k train journeys, two simulator seeds x three training
+    seeds: mean test AUC 0.7036 against 0.7040, mean Spearman of the
+    remove-and-re-predict effects against the truth 0.655 against 0.649, on a
+    quarter of the training CPU (17 s against 71 s on one thread). Larger data
+    may want the old size back:
+    ``build_model("transformer_cls", spec, d_model=192, n_layers=3, n_heads=6)``.)
     """
 
     has_attention = True
@@ -64,9 +71,9 @@ class TransformerCLSClassifier(SequenceModel):
         self,
         spec: FeatureSpec,
         embedding_dim: int = 16,
-        d_model: int = 192,
-        n_layers: int = 3,
-        n_heads: int = 6,
+        d_model: int = 64,
+        n_layers: int = 2,
+        n_heads: int = 4,
         ff_dim: int | None = None,
         dropout: float = 0.1,
         max_len: int | None = None,
