@@ -25,10 +25,9 @@ from measure import peak_mib  # noqa: E402
 from training_speed import log, simulated_marts  # noqa: E402
 
 from ml.counterfactual import counterfactual_effects, default_interventions  # noqa: E402
-from ml.estimands import REMOVE_EVENT_PREFIX  # noqa: E402
 from ml.data import build_sequence_data  # noqa: E402
 from ml.evaluation import model_metrics  # noqa: E402
-from ml.evaluation.truth import spearman, true_event_effects  # noqa: E402
+from ml.evaluation import truth_scorecard  # noqa: E402
 from ml.models import build_model  # noqa: E402
 from ml.training import TrainConfig, train_model  # noqa: E402
 
@@ -39,12 +38,11 @@ SIZES = {"before (192 x 3 layers x 6 heads)": dict(d_model=192, n_layers=3, n_he
 
 
 def score(model, data, sequences, truth) -> float:
-    """Spearman of the model's remove_event:<event> effects against the true ones."""
+    """The graph's truth scorecard's Spearman of the model's remove_event:<event> effects
+    against the true ones."""
     effects = counterfactual_effects(model, data, sequences, default_interventions(sequences), n_boot=20)
-    events = effects[effects["intervention"].str.startswith(REMOVE_EVENT_PREFIX)]
-    estimated = events.set_index(events["intervention"].str[len(REMOVE_EVENT_PREFIX):])["effect"]
-    common = truth.index.intersection(estimated.index)
-    return spearman(estimated[common].to_numpy(), truth[common].to_numpy())
+    scorecard = truth_scorecard(None, effects, None, truth).set_index("metric")
+    return float(scorecard.loc["spearman_counterfactual_vs_truth", "value"])
 
 
 def main() -> None:
@@ -53,7 +51,7 @@ def main() -> None:
     for sim_seed in SIM_SEEDS:
         with tempfile.TemporaryDirectory() as tmp:
             sequences, labels, sim = simulated_marts(Path(tmp), n_users=USERS, seed=sim_seed)
-        data, truth = build_sequence_data(sequences, labels), true_event_effects(sim.truth)
+        data, truth = build_sequence_data(sequences, labels), sim.truth
         for name, options in SIZES.items():
             for seed in TRAIN_SEEDS:
                 torch.manual_seed(seed)
