@@ -133,27 +133,70 @@ class BrowsingSequences:
 
 
 @dataclass(frozen=True)
+class ConversionLatents:
+    """What the conversion logit holds fixed for each session besides its browsing events.
+
+    ``intent`` is the intent in the logit's intent term: z_s, or z1 + z2 with two intent
+    dimensions, taken at the end of browsing when intent drifts. ``event_intent`` is the intent
+    each browsing event's effect is scaled by when effects interact with intent (None: its
+    session's ``intent``; it differs only when intent drifts within the session). ``retargeting``
+    is the user's retargeting confounder r_u per session (None: switched off). The truth holds all
+    of them fixed and only re-ranks or re-labels events.
+    """
+
+    intent: np.ndarray  # per session
+    event_intent: np.ndarray | None = None  # per browsing event, aligned with BrowsingSequences
+    retargeting: np.ndarray | None = None  # per session
+
+
+@dataclass(frozen=True)
 class ConversionModel:
-    """logit p = intercept + intent_effect * z + sum_t beta[event_t, sponsored_t] * w(position_t)."""
+    """logit p = intercept + intent_effect * c + retargeting_effect * r
+                 + sum_t beta[event_t, sponsored_t] * (1 + intent_event_interaction * c_t) * w(position_t).
+
+    c is the session's conversion intent and c_t the intent at event t (``ConversionLatents``);
+    with the defaults (no interaction, no retargeting) this is
+    intercept + intent_effect * z + sum_t beta * w(t). The one home of the conversion formula:
+    the simulation draws conversion from it and the truth recomputes it.
+    """
 
     intercept: float
     intent_effect: float
     position_weight_floor: float
     position_weight_decay: float
+    intent_event_interaction: float = 0.0
+    retargeting_effect: float = 0.0
 
-    def logits(self, intent: np.ndarray, browsing: BrowsingSequences, kept: np.ndarray | None = None) -> np.ndarray:
-        """Per-session logit over the kept browsing events (all when ``kept`` is None), re-ranked."""
+    def logits(
+        self, latents: ConversionLatents | np.ndarray, browsing: BrowsingSequences, kept: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per-session logit over the kept browsing events (all when ``kept`` is None), re-ranked.
+
+        ``latents`` may be a plain per-session intent array (no other latent).
+        """
+        if not isinstance(latents, ConversionLatents):
+            latents = ConversionLatents(intent=np.asarray(latents))
         if kept is None:
             kept = np.ones(len(browsing.session), dtype=bool)
         positions = browsing.ranks(kept)
         terms = effect_table()[browsing.effect_key] * position_weight(
             positions, self.position_weight_floor, self.position_weight_decay
         )
+        if self.intent_event_interaction != 0.0:
+            event_intent = latents.intent[browsing.session] if latents.event_intent is None else latents.event_intent
+            terms = terms * (1.0 + self.intent_event_interaction * event_intent)
         event_sum = np.bincount(browsing.session[kept], weights=terms[kept], minlength=browsing.n_sessions)
-        return self.intercept + self.intent_effect * intent + event_sum
+        logit = self.intercept + self.intent_effect * latents.intent + event_sum
+        if self.retargeting_effect != 0.0:
+            if latents.retargeting is None:
+                raise ValueError("retargeting_effect is set but the latents carry no retargeting confounder")
+            logit = logit + self.retargeting_effect * latents.retargeting
+        return logit
 
-    def probabilities(self, intent: np.ndarray, browsing: BrowsingSequences, kept: np.ndarray | None = None) -> np.ndarray:
-        return sigmoid(self.logits(intent, browsing, kept))
+    def probabilities(
+        self, latents: ConversionLatents | np.ndarray, browsing: BrowsingSequences, kept: np.ndarray | None = None
+    ) -> np.ndarray:
+        return sigmoid(self.logits(latents, browsing, kept))
 
 
 def removal_interventions(browsing: BrowsingSequences) -> dict[str, np.ndarray]:
@@ -168,19 +211,22 @@ def removal_interventions(browsing: BrowsingSequences) -> dict[str, np.ndarray]:
     return interventions
 
 
-def true_removal_effects(model: ConversionModel, intent: np.ndarray, browsing: BrowsingSequences) -> pd.DataFrame:
+def true_removal_effects(
+    model: ConversionModel, latents: ConversionLatents | np.ndarray, browsing: BrowsingSequences
+) -> pd.DataFrame:
     """The ``simulator_truth`` table: intervention, true_effect, n_journeys.
 
     For each intervention, over the sessions holding at least one removed event,
     the mean of p(session) - p(session without those events), both from the
-    structural model with the session's own intent; positive when the events
-    raise conversion.
+    structural model with the session's own latents (intent, and under the violation switches
+    its second intent, drift path and retargeting confounder) held fixed; positive when the
+    events raise conversion.
     """
-    factual = model.probabilities(intent, browsing)
+    factual = model.probabilities(latents, browsing)
     rows = []
     for name, removed in removal_interventions(browsing).items():
         touched = np.bincount(browsing.session[removed], minlength=browsing.n_sessions) > 0
-        counterfactual = model.probabilities(intent, browsing, kept=~removed)
+        counterfactual = model.probabilities(latents, browsing, kept=~removed)
         n_touched = int(touched.sum())
         effect = float(np.mean(factual[touched] - counterfactual[touched])) if n_touched else float("nan")
         rows.append((name, effect, n_touched))
@@ -190,9 +236,8 @@ def true_removal_effects(model: ConversionModel, intent: np.ndarray, browsing: B
     return truth
 
 
-
 def true_ad_experiment_effect(
-    model: ConversionModel, intent: np.ndarray, browsing: BrowsingSequences, in_treatment: np.ndarray
+    model: ConversionModel, latents: ConversionLatents | np.ndarray, browsing: BrowsingSequences, in_treatment: np.ndarray
 ) -> pd.DataFrame:
     """The experimental estimand as one ``simulator_truth`` row: ``ad_experiment_exposed``.
 
@@ -203,8 +248,8 @@ def true_ad_experiment_effect(
     treatment sessions minus that of ghost-exposed holdout sessions estimates it without bias.
     """
     exposed = in_treatment & (np.bincount(browsing.session[browsing.is_sponsored], minlength=browsing.n_sessions) > 0)
-    factual = model.probabilities(intent, browsing)
-    organic = model.probabilities(intent, replace(browsing, is_sponsored=np.zeros_like(browsing.is_sponsored)))
+    factual = model.probabilities(latents, browsing)
+    organic = model.probabilities(latents, replace(browsing, is_sponsored=np.zeros_like(browsing.is_sponsored)))
     n_exposed = int(exposed.sum())
     effect = float(np.mean(factual[exposed] - organic[exposed])) if n_exposed else float("nan")
     truth = pd.DataFrame({"intervention": [AD_EXPERIMENT_EXPOSED], "true_effect": [effect], "n_journeys": [n_exposed]})
