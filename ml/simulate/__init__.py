@@ -1,12 +1,13 @@
 """The seeded sessions-domain simulator: raw contract tables plus the known truth to score against."""
 
-from ml.simulate.sessions import SessionsSimulation, SimulationConfig, simulate_sessions
+from ml.simulate.sessions import SCENARIOS, SessionsSimulation, SimulationConfig, simulate_sessions
 from ml.simulate.structural import (
     AD_EXPERIMENT_EXPOSED,
     BROWSING_EVENTS,
     CONVERSION_EVENTS,
     FUNNEL_EVENTS,
     BrowsingEvent,
+    ConversionLatents,
     ConversionModel,
     position_weight,
 )
@@ -16,7 +17,9 @@ __all__ = [
     "BROWSING_EVENTS",
     "CONVERSION_EVENTS",
     "FUNNEL_EVENTS",
+    "SCENARIOS",
     "BrowsingEvent",
+    "ConversionLatents",
     "ConversionModel",
     "SessionsSimulation",
     "SimulationConfig",

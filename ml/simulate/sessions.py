@@ -77,6 +77,70 @@ true effect is, over the sessions holding at least one removed event,
 both from the formula above with the session's own z_s, the remaining events
 re-ranked 1..k as a model would see the shortened sequence.
 
+Violations of a one-dimensional, additive, fixed intent (all off by default)
+---------------------------------------------------------------------------
+A latent-intent model (an encoder q(u | journey), a decoder p(event | u), a conversion head
+g(u) + sum of per-event effects) assumes exactly the model above: ONE intent, acting additively
+on the logit, fixed within a session, and the only confounder of ads. Four switches each break
+one assumption (``SCENARIOS`` names them with the strengths picked); with every switch off the
+simulation is the one above, byte for byte, for every seed.
+
+``intent_dimensions = 2``: a second intent per session, drawn like the first and independently
+of it, z2_s = v2_u + e2_s (v2_u ~ N(0, user_intent_sd^2), e2_s ~ N(0, session_intent_sd^2)).
+``m_card_view``'s mix slope loads on z2, every other event's mix slope and the length on z1:
+
+    P(event = k | z1, z2) ∝ exp(mix_base_logit_k + mix_intent_slope_k * (z2 if k is m_card_view else z1)),
+
+ads are targeted on z2 (P(sponsored) = sigmoid(sponsored_base_logit + sponsored_intent_slope * z2),
+browsing and post-conversion cards alike), and conversion sees both, equally:
+
+    logit p_s = intercept + intent_effect * (z1_s + z2_s) + sum_t beta * w(t).
+
+(The sum rather than, say, z1 alone: so z2 is a genuine confounder of ads, and the two
+dimensions weigh the same in conversion, so neither is a nuisance a model could ignore.) Ads and
+card views then carry intent that the other events cannot reveal.
+
+``intent_event_interaction = a``: effects grow with intent, not additive on the logit,
+
+    logit p_s = intercept + intent_effect * c_s + sum_t beta[event_t, sponsored_t] * (1 + a * c_t) * w(t),
+
+with c the conversion intent (z, or z1 + z2 with two dimensions; c_t = c_s unless intent drifts,
+then the intent at event t). For c_t < -1/a an event's effect changes sign. Behaviour is drawn
+exactly as without the switch: only conversion (and what follows it) and the truth change.
+
+``intent_drift_sd = d``: intent random-walks over the session's browsing events. With m =
+``mean_events_per_session`` and eta_1, eta_2, ... ~ N(0, 1) of the session's own,
+
+    z_t = z_s + d * (eta_1 + ... + eta_{t-1}) / sqrt(m),   t = 1..L_s
+
+(z_1 = z_s; after a typical length the walk has sd about d). With two dimensions each walks on its
+own. Event t is drawn with z_t (its mix and its sponsorship); the length stays drawn from z_s; the
+conversion intent is the intent at the end of browsing, c_s = z_{L_s} (z1 + z2 there), and with the
+interaction each event's effect is scaled by c_t = z_t; post-conversion cards are targeted on the
+ad intent at the end of browsing.
+
+``retargeting_effect = g``: a per-user confounder r_u ~ N(0, 1) (the user sits in a retargeting
+audience from an earlier visit) that raises the sponsored logit of every card and the conversion
+logit alike,
+
+    P(sponsored) = sigmoid(sponsored_base_logit + sponsored_intent_slope * z + g * r_u),
+    logit p_s = ... + g * r_u,
+
+and touches nothing else (not the mix, not the length): it confounds ads only.
+
+No targeting at all is ``sponsored_intent_slope = 0`` (the ``no_targeting`` scenario): ads are then
+not confounded by intent.
+
+The truth under every switch holds each session's latents fixed (z, z2, the drift path, r_u) and
+recomputes p_s with the removed events re-ranked (or the sponsored ones swapped), so it stays
+exact; ``structural.ConversionModel`` (with ``ConversionLatents``) is the one home of the formula.
+The ``sessions`` frame gains ``intent_2`` (z2_s), ``intent_end``/``intent_2_end`` (under drift) and
+``retargeting`` (r_u) only when the switch is on; under drift, ``intent_path`` holds z_t per
+browsing event. Each switch draws from its own stream (spawn keys ``_SECOND_INTENT_STREAM``,
+``_DRIFT_STREAM``, ``_RETARGETING_STREAM``), so switching one on leaves the main stream's draws as
+they were; what changes is only what the switch makes depend on the new latents (the events drawn
+from them, then conversion and what follows it).
+
 The ad experiment (a randomized holdout)
 ----------------------------------------
 Exactly round(holdout_share * U) users, drawn at random and independently of
@@ -143,6 +207,7 @@ from ml.simulate.structural import (
     FUNNEL_EVENTS,
     STORE_EVENT_TYPES,
     BrowsingSequences,
+    ConversionLatents,
     ConversionModel,
     browsing_code,
     event_effects_frame,
@@ -157,6 +222,10 @@ logger = logging.getLogger("journeylift.simulate")
 SESSION_GAP_SECONDS = 30 * 60  # dbt's session_gap_minutes: within-session gaps stay below it
 TREATMENT, HOLDOUT = "treatment", "holdout"  # the arms of the ad experiment
 _EXPERIMENT_STREAM = 1  # spawn key of the experiment's random stream (the main stream is the seed's root)
+# spawn keys of the violation switches' streams: switching one on leaves every other draw as it was
+_SECOND_INTENT_STREAM = 2
+_DRIFT_STREAM = 3
+_RETARGETING_STREAM = 4
 
 
 @dataclass(frozen=True)
@@ -188,6 +257,12 @@ class SimulationConfig:
     intent_effect: float = 0.5
     position_weight_floor: float = 0.3  # weight of late events relative to the first
     position_weight_decay: float = 5.0  # positions over which the weight falls by 1/e toward the floor
+    # violations of a one-dimensional, additive, fixed intent that alone confounds ads (all off by default;
+    # see the module docstring and SCENARIOS)
+    intent_dimensions: int = 1  # 2: a second intent z2 drives card views and ad targeting; conversion sees z1 + z2
+    intent_event_interaction: float = 0.0  # each browsing event's effect is beta * (1 + interaction * intent)
+    intent_drift_sd: float = 0.0  # intent random-walks over a session's browsing events (sd after a typical length)
+    retargeting_effect: float = 0.0  # per-user confounder r_u ~ N(0, 1) raising both the sponsored and conversion logits
     # funnel of non-converted sessions
     abandoned_funnel_share: float = 0.4  # share of non-converted sessions that add an item and leave
     abandoned_cart_share: float = 0.45  # of those: reach the cart page only
@@ -214,6 +289,19 @@ class SimulationConfig:
             raise ValueError("min_hours_between_sessions must exceed the 30-minute session gap")
         if self.abandoned_cart_share + self.abandoned_checkout_share > 1:
             raise ValueError("abandoned_cart_share + abandoned_checkout_share must not exceed 1")
+        if self.user_intent_sd < 0 or self.session_intent_sd < 0:
+            raise ValueError("user_intent_sd and session_intent_sd are standard deviations: they must be >= 0")
+        if self.intent_dimensions not in (1, 2):
+            raise ValueError(f"intent_dimensions must be 1 or 2, not {self.intent_dimensions!r}")
+        if not np.isfinite(self.intent_event_interaction):
+            raise ValueError("intent_event_interaction must be a finite number")
+        if not (np.isfinite(self.intent_drift_sd) and self.intent_drift_sd >= 0):
+            raise ValueError(f"intent_drift_sd is a standard deviation: it must be finite and >= 0, not {self.intent_drift_sd!r}")
+        if not (np.isfinite(self.retargeting_effect) and self.retargeting_effect >= 0):
+            raise ValueError(
+                f"retargeting_effect must be finite and >= 0 (r_u is symmetric, so a negative effect is the same model), "
+                f"not {self.retargeting_effect!r}"
+            )
 
     @property
     def conversion_model(self) -> ConversionModel:
@@ -222,7 +310,32 @@ class SimulationConfig:
             intent_effect=self.intent_effect,
             position_weight_floor=self.position_weight_floor,
             position_weight_decay=self.position_weight_decay,
+            intent_event_interaction=self.intent_event_interaction,
+            retargeting_effect=self.retargeting_effect,
         )
+
+
+#: Named violation scenarios: config overrides of SimulationConfig (``SimulationConfig(**SCENARIOS[name], ...)``).
+#: Strengths (n_users = 5000, seed 0; default: conversion 0.31, oracle AUC 0.73):
+#: - ``two_dimensional_intent``: z2 drives card views and ad targeting, conversion sees z1 + z2
+#:   (conversion 0.31; remove_ad_events 0.040 against 0.050).
+#: - ``intent_x_event``: a = 0.5, so an event's effect at intent +1 sd is three times that at -1 sd
+#:   (1.5 beta against 0.5 beta); the truth rises 10-15% (high-intent sessions hold more of the
+#:   events), conversion 0.34.
+#: - ``drifting_intent``: d = 1.0, as large as the sd of intent itself (sqrt(0.8^2 + 0.6^2) = 1):
+#:   after a typical session the intent at the end correlates only about 0.7 with the intent at
+#:   the start; conversion 0.31.
+#: - ``retargeting``: g = 1.0: r_u moves the sponsored logit about as much as one sd of intent
+#:   does (0.9) and the conversion logit twice as much (intent: 0.5 per sd); conversion 0.34.
+#: - ``no_targeting``: sponsored_intent_slope = 0: ads placed at random, not confounded.
+SCENARIOS: dict[str, dict[str, float | int]] = {
+    "default": {},
+    "two_dimensional_intent": {"intent_dimensions": 2},
+    "intent_x_event": {"intent_event_interaction": 0.5},
+    "drifting_intent": {"intent_drift_sd": 1.0},
+    "retargeting": {"retargeting_effect": 1.0},
+    "no_targeting": {"sponsored_intent_slope": 0.0},
+}
 
 
 @dataclass
@@ -236,6 +349,8 @@ class SessionsSimulation:
     event_effects: pd.DataFrame  # beta: event, is_sponsored, log_odds_effect
     position_weights: pd.DataFrame  # w: position, weight
     ad_experiment: pd.DataFrame  # raw `ad_experiment` table: user_id, arm (no rows when holdout_share = 0)
+    # with intent drift only: per browsing event, session_key, position, intent (z1_t) [, intent_2 (z2_t)]
+    intent_path: pd.DataFrame | None = None
 
 
 # ---------------------------------------------------------------- vocabulary
@@ -341,6 +456,103 @@ class _Ghosting:
         return store, sponsored
 
 
+# ---------------------------------------------------------------- the intent latents
+@dataclass(frozen=True)
+class _Latents:
+    """The latents behaviour and conversion are drawn with (see the module docstring).
+
+    Per session: z1_s (``intent``), z2_s (``second``; None with one dimension) and the user's
+    retargeting confounder r_u (``retargeting``; None when off). Per browsing event, in the
+    browsing rows' order: z1_t and z2_t (``event_intent``, ``event_second``), the session's own
+    values when intent does not drift. ``last_event``: per session, the row of its last browsing event.
+    """
+
+    intent: np.ndarray
+    second: np.ndarray | None
+    retargeting: np.ndarray | None
+    event_intent: np.ndarray
+    event_second: np.ndarray | None
+    last_event: np.ndarray
+    drifts: bool
+
+    @property
+    def event_ad_intent(self) -> np.ndarray:
+        """Per browsing event: the intent ads are targeted on (z2_t with two dimensions, else z1_t)."""
+        return self.event_intent if self.event_second is None else self.event_second
+
+    def end(self, per_event: np.ndarray | None) -> np.ndarray | None:
+        """Per session: the value at its last browsing event (the end of browsing)."""
+        return None if per_event is None else per_event[self.last_event]
+
+    @property
+    def intent_end(self) -> np.ndarray:
+        return self.end(self.event_intent) if self.drifts else self.intent
+
+    @property
+    def second_end(self) -> np.ndarray | None:
+        return self.end(self.event_second) if self.drifts else self.second
+
+    @property
+    def ad_intent_end(self) -> np.ndarray:
+        """Per session: the ad intent at the end of browsing (post-conversion cards are targeted on it)."""
+        return self.intent_end if self.second is None else self.second_end
+
+    def sponsored_logit(self, config: SimulationConfig, ad_intent: np.ndarray, session: np.ndarray) -> np.ndarray:
+        """sponsored_base_logit + sponsored_intent_slope * ad intent (+ retargeting_effect * r_u)."""
+        logit = config.sponsored_base_logit + config.sponsored_intent_slope * ad_intent
+        if self.retargeting is not None:
+            logit = logit + config.retargeting_effect * self.retargeting[session]
+        return logit
+
+    def conversion(self) -> ConversionLatents:
+        """What the conversion logit holds fixed: c = z1 (+ z2) at the end of browsing, c_t, r_u."""
+        intent = self.intent_end if self.second is None else self.intent_end + self.second_end
+        event_intent = None
+        if self.drifts:
+            event_intent = self.event_intent if self.event_second is None else self.event_intent + self.event_second
+        return ConversionLatents(intent=intent, event_intent=event_intent, retargeting=self.retargeting)
+
+
+def _stream(config: SimulationConfig, spawn_key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(config.seed, spawn_key=(spawn_key,)))
+
+
+def _draw_latents(
+    config: SimulationConfig, intent: np.ndarray, session_user: np.ndarray, browsing_lengths: np.ndarray
+) -> _Latents:
+    """z2, the drift paths and r_u, each from its own stream (nothing drawn for a switch that is off).
+
+    z2_s = v2_u + e2_s like z1; r_u ~ N(0, 1); z_t = z_s + intent_drift_sd * (sum of t - 1 N(0, 1)
+    steps) / sqrt(mean_events_per_session), one walk per intent dimension.
+    """
+    n_users, n_sessions = config.n_users, len(session_user)
+    second = retargeting = None
+    if config.intent_dimensions == 2:
+        rng = _stream(config, _SECOND_INTENT_STREAM)
+        user_second = rng.normal(0.0, config.user_intent_sd, size=n_users)
+        second = user_second[session_user] + rng.normal(0.0, config.session_intent_sd, size=n_sessions)
+    if config.retargeting_effect > 0:
+        retargeting = _stream(config, _RETARGETING_STREAM).standard_normal(n_users)[session_user]
+
+    session = np.repeat(np.arange(n_sessions), browsing_lengths)
+    event_intent = intent[session]
+    event_second = None if second is None else second[session]
+    drifts = config.intent_drift_sd > 0
+    if drifts:
+        first_row = _row_offsets(browsing_lengths)
+        steps = _stream(config, _DRIFT_STREAM).standard_normal((len(session), config.intent_dimensions))
+        steps[first_row] = 0.0  # event t has taken t - 1 steps
+        walked = np.cumsum(steps, axis=0)
+        walk = (walked - walked[first_row][session]) * (config.intent_drift_sd / np.sqrt(config.mean_events_per_session))
+        event_intent = event_intent + walk[:, 0]
+        if event_second is not None:
+            event_second = event_second + walk[:, 1]
+    return _Latents(
+        intent=intent, second=second, retargeting=retargeting, event_intent=event_intent, event_second=event_second,
+        last_event=np.cumsum(browsing_lengths) - 1, drifts=drifts,
+    )
+
+
 # ---------------------------------------------------------------- the simulation
 def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> SessionsSimulation:
     """Simulate users' sessions from the structural model (see the module docstring)."""
@@ -362,18 +574,21 @@ def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> Sessions
 
     # browsing events, then the conversion they (and intent) drive
     browsing_lengths = _draw_browsing_lengths(config, rng, intent)
-    browsing = _draw_browsing_events(config, rng, intent, browsing_lengths, popularity, ghosting)
+    latents = _draw_latents(config, intent, session_user, browsing_lengths)
+    browsing = _draw_browsing_events(config, rng, latents, browsing_lengths, popularity, ghosting)
     sequences = BrowsingSequences(
         session=browsing["session"], code=browsing["code"], is_sponsored=browsing["sponsored"] == 1, n_sessions=n_sessions
     )
-    p_convert = config.conversion_model.probabilities(intent, sequences)
+    conversion_latents = latents.conversion()
+    p_convert = config.conversion_model.probabilities(conversion_latents, sequences)
     converted = rng.random(n_sessions) < p_convert
 
     # what follows the browsing: funnel, then post-conversion events
     funnel_kind = _draw_funnel_kind(config, rng, converted)
     funnel = _draw_funnel_events(rng, funnel_kind, browsing, browsing_lengths, popularity)
     post_lengths = np.where(converted, rng.integers(1, 5, size=n_sessions), 0)
-    post = _draw_post_conversion_events(config, rng, intent, post_lengths, popularity, ghosting)
+    post_sponsored_logit = latents.sponsored_logit(config, latents.ad_intent_end, np.arange(n_sessions))
+    post = _draw_post_conversion_events(rng, post_sponsored_logit, post_lengths, popularity, ghosting)
 
     log = _interleave_sessions([browsing, funnel, post], [browsing_lengths, funnel["lengths"], post_lengths])
     session_lengths = browsing_lengths + funnel["lengths"] + post_lengths
@@ -385,14 +600,14 @@ def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> Sessions
     ids = _Identifiers(config.n_users, n_sessions, len(log["code"]))
     events = _events_frame(config, ids, log, session_user, null_session, event_seconds, dimension_store)
     sessions = _sessions_frame(
-        config, ids, session_user, null_session, intent, p_convert, converted, log, session_lengths,
+        config, ids, session_user, null_session, latents, p_convert, converted, log, session_lengths,
         browsing_lengths, funnel, event_seconds, user_in_holdout,
     )
-    truth = true_removal_effects(config.conversion_model, intent, sequences)
+    truth = true_removal_effects(config.conversion_model, conversion_latents, sequences)
     if config.holdout_share > 0:
         in_treatment = ~user_in_holdout[session_user]
         truth = pd.concat(
-            [truth, true_ad_experiment_effect(config.conversion_model, intent, sequences, in_treatment)], ignore_index=True
+            [truth, true_ad_experiment_effect(config.conversion_model, conversion_latents, sequences, in_treatment)], ignore_index=True
         )
     simulation = SessionsSimulation(
         events=events,
@@ -404,6 +619,7 @@ def simulate_sessions(config: SimulationConfig = SimulationConfig()) -> Sessions
             config.max_events_per_session, config.position_weight_floor, config.position_weight_decay
         ),
         ad_experiment=_ad_experiment_frame(config, ids, user_in_holdout),
+        intent_path=_intent_path_frame(ids, latents, browsing_lengths) if latents.drifts else None,
     )
     logger.info(
         "simulated %d users (%d in the ad holdout), %d sessions, %d events (conversion rate %.3f, %d stores) in %.2fs",
@@ -427,7 +643,7 @@ def _draw_browsing_lengths(config: SimulationConfig, rng: np.random.Generator, i
 def _draw_browsing_events(
     config: SimulationConfig,
     rng: np.random.Generator,
-    intent: np.ndarray,
+    latents: _Latents,
     lengths: np.ndarray,
     popularity: np.ndarray,
     ghosting: _Ghosting,
@@ -436,20 +652,23 @@ def _draw_browsing_events(
 
     A holdout user's card drawn as sponsored becomes a ghost: an organic card (the feature it
     would have had unsponsored, a store of its own) in the same slot, before any click inherits it.
+    Event t is drawn with the intent at t: z1_t for the mix, z2_t (two dimensions) for the card-view
+    share and the sponsorship.
     """
     session = np.repeat(np.arange(len(lengths)), lengths)
     first_row = np.repeat(_row_offsets(lengths), lengths)
-    event_intent = intent[session]
     base = np.array([e.mix_base_logit for e in BROWSING_EVENTS])
     slope = np.array([e.mix_intent_slope for e in BROWSING_EVENTS])
-    mix_logits = base[None, :] + slope[None, :] * event_intent[:, None]
+    mix_logits = base[None, :] + slope[None, :] * latents.event_intent[:, None]
+    if latents.event_second is not None:  # card views load on the second intent
+        mix_logits[:, CARD_VIEW] = base[CARD_VIEW] + slope[CARD_VIEW] * latents.event_second
     mix = np.exp(mix_logits - mix_logits.max(axis=1, keepdims=True))
     code = _draw_categorical(rng, mix / mix.sum(axis=1, keepdims=True))
 
     # every impression (and a click with no impression before it) is shown on its own draw
     n = len(code)
     store = rng.choice(len(popularity), size=n, p=popularity)
-    sponsored = (rng.random(n) < sigmoid(config.sponsored_base_logit + config.sponsored_intent_slope * event_intent)).astype(np.int8)
+    sponsored = (rng.random(n) < sigmoid(latents.sponsored_logit(config, latents.event_ad_intent, session))).astype(np.int8)
     latest_search = _latest_earlier(code == SEARCH, first_row)
     latest_navigation = _latest_earlier(_IS_NAVIGATION[code], first_row)
     after_search = latest_search > latest_navigation  # the card sits in search results
@@ -534,20 +753,22 @@ def _draw_funnel_events(
 
 
 def _draw_post_conversion_events(
-    config: SimulationConfig,
     rng: np.random.Generator,
-    intent: np.ndarray,
+    sponsored_logit: np.ndarray,
     lengths: np.ndarray,
     popularity: np.ndarray,
     ghosting: _Ghosting,
 ) -> dict[str, np.ndarray]:
-    """After the order: mostly the orders tab first, then cards and tabs (a holdout user's ads ghosted)."""
+    """After the order: mostly the orders tab first, then cards and tabs (a holdout user's ads ghosted).
+
+    ``sponsored_logit``: per session, the sponsored logit at the end of browsing.
+    """
     session = np.repeat(np.arange(len(lengths)), lengths)
     n = len(session)
     opens_orders = (_rank_within(lengths) == 0) & (rng.random(n) < _FIRST_POST_ORDERS_SHARE)
     code = np.where(opens_orders, TAB_ORDERS, _POST_EVENTS[_draw_categorical(rng, np.broadcast_to(_POST_SHARES, (n, 3)))])
     is_card = code == CARD_VIEW
-    sponsored_chance = sigmoid(config.sponsored_base_logit + config.sponsored_intent_slope * intent[session])
+    sponsored_chance = sigmoid(sponsored_logit[session])
     sponsored = np.where(is_card, rng.random(n) < sponsored_chance, NO_VALUE).astype(np.int8)
     feed_feature = ORGANIC_FEED_FEATURES[_draw_categorical(rng, np.broadcast_to(ORGANIC_FEED_SHARES, (n, 3)))]
     store = np.where(is_card, rng.choice(len(popularity), size=n, p=popularity), NO_VALUE)
@@ -678,12 +899,26 @@ def _ad_experiment_frame(config: SimulationConfig, ids: _Identifiers, user_in_ho
     return pd.DataFrame({"user_id": pd.array(users, dtype="str"), "arm": pd.array(arms.astype(object), dtype="str")})
 
 
+def _intent_path_frame(ids: _Identifiers, latents: _Latents, browsing_lengths: np.ndarray) -> pd.DataFrame:
+    """Per browsing event (in session and position order): the intent it was drawn with."""
+    frame = pd.DataFrame(
+        {
+            "session_key": pd.array(ids.sessions[np.repeat(np.arange(len(browsing_lengths)), browsing_lengths)], dtype="str"),
+            "position": _rank_within(browsing_lengths).astype(np.int64) + 1,
+            "intent": latents.event_intent,
+        }
+    )
+    if latents.event_second is not None:
+        frame["intent_2"] = latents.event_second
+    return frame
+
+
 def _sessions_frame(
     config: SimulationConfig,
     ids: _Identifiers,
     session_user: np.ndarray,
     null_session: np.ndarray,
-    intent: np.ndarray,
+    latents: _Latents,
     p_convert: np.ndarray,
     converted: np.ndarray,
     log: dict[str, np.ndarray],
@@ -697,7 +932,9 @@ def _sessions_frame(
 
     ``arm`` is the user's experiment arm (treatment for everyone when the experiment is off);
     ``n_ad_slots`` counts the session's browsing events that are sponsored (treatment) or ghost
-    ads (holdout), i.e. the ad slots before any conversion.
+    ads (holdout), i.e. the ad slots before any conversion. ``intent`` is z1_s. Only when their
+    switch is on, at the end: ``intent_2`` (z2_s), ``intent_end`` and ``intent_2_end`` (z1 and z2
+    at the last browsing event, under drift) and ``retargeting`` (the user's r_u).
     """
     origin = np.datetime64(config.start, "s")
     first_rows = _row_offsets(session_lengths)
@@ -709,11 +946,11 @@ def _sessions_frame(
     # before the order: browsing, add items, cart and checkout; a non-converted session: everything
     pre_conversion = np.where(converted, browsing_lengths + funnel["lengths"] - 2, session_lengths)
     is_browsing = _rank_within(session_lengths) < np.repeat(browsing_lengths, session_lengths)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "session_key": pd.array(ids.sessions, dtype="str"),
             "user_id": pd.array(ids.users[session_user], dtype="str"),
-            "intent": intent,
+            "intent": latents.intent,
             "p_convert": p_convert,
             "converted": converted,
             "conversion_ts": conversion_ts,
@@ -729,3 +966,12 @@ def _sessions_frame(
             ).astype(np.int64),
         }
     )
+    if latents.second is not None:
+        frame["intent_2"] = latents.second
+    if latents.drifts:
+        frame["intent_end"] = latents.intent_end
+        if latents.second is not None:
+            frame["intent_2_end"] = latents.second_end
+    if latents.retargeting is not None:
+        frame["retargeting"] = latents.retargeting
+    return frame
