@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml.contract import BOOLEAN, CONTRACT_TABLES, TEXT, TIMESTAMP
-from ml.simulate import CONVERSION_EVENTS, FUNNEL_EVENTS, SimulationConfig, simulate_sessions
+from ml.simulate import CONVERSION_EVENTS, FUNNEL_EVENTS, SCENARIOS, SimulationConfig, simulate_sessions
 from ml.simulate.structural import sigmoid
 
 # The pandas dtypes the simulator writes for each rule of the raw contract (ml.contract).
@@ -213,44 +213,66 @@ def _slow_truth(sim, config: SimulationConfig, events: pd.DataFrame) -> tuple[pd
         for row in sim.event_effects.itertuples()
     }
     weight = dict(zip(sim.position_weights["position"], sim.position_weights["weight"]))
-    intent = sim.sessions.set_index("session_key")["intent"]
+    sessions = sim.sessions.set_index("session_key")
+    # the latents, as the module docstring writes them: c = z1 (+ z2), at the end of browsing under
+    # drift; r_u; c_t per browsing event under drift (else c)
+    end = "_end" if "intent_end" in sessions else ""
+    intent = sessions[f"intent{end}"] + (sessions[f"intent_2{end}"] if "intent_2" in sessions else 0.0)
+    retargeting = sessions["retargeting"] if "retargeting" in sessions else pd.Series(0.0, index=sessions.index)
+    event_intent = {}
+    if sim.intent_path is not None:
+        path = sim.intent_path
+        path_intent = path["intent"] + (path["intent_2"] if "intent_2" in path else 0.0)
+        event_intent = {(k, pos): c for k, pos, c in zip(path["session_key"], path["position"], path_intent)}
 
-    arm = sim.sessions.set_index("session_key")["user_id"].map(sim.ad_experiment.set_index("user_id")["arm"])
+    arm = sessions["user_id"].map(sim.ad_experiment.set_index("user_id")["arm"])
 
     def probability(key, sequence):
-        logit = config.intercept + config.intent_effect * intent[key]
-        for position, (event, sponsored) in enumerate(sequence, start=1):
-            logit += beta[(event, sponsored)] * weight[position]
+        logit = config.intercept + config.intent_effect * intent[key] + config.retargeting_effect * retargeting[key]
+        for position, (event, sponsored, c_t) in enumerate(sequence, start=1):
+            logit += beta[(event, sponsored)] * (1.0 + config.intent_event_interaction * c_t) * weight[position]
         return 1.0 / (1.0 + np.exp(-logit))
 
     sequences = {}
     for key, rows in events.groupby("session_key", sort=False):
         kept = rows[rows["before_conversion"] & ~rows["event"].isin(FUNNEL_EVENTS)]
-        sequences[key] = [(e, bool(s) if not pd.isna(s) else False) for e, s in zip(kept["event"], kept["is_sponsored"])]
+        sequences[key] = [
+            (e, bool(s) if not pd.isna(s) else False, event_intent.get((key, t), intent[key]))
+            for t, (e, s) in enumerate(zip(kept["event"], kept["is_sponsored"]), start=1)
+        ]
     p = pd.Series({key: probability(key, seq) for key, seq in sequences.items()})
 
     interventions = {"remove_ad_events": lambda event, sponsored: sponsored}
-    for name in sorted({e for seq in sequences.values() for e, _ in seq}):
+    for name in sorted({e for seq in sequences.values() for e, _, _ in seq}):
         interventions[f"remove_event:{name}"] = lambda event, sponsored, name=name: event == name
     rows = []
     for name, removes in interventions.items():
         effects = []
         for key, seq in sequences.items():
-            shortened = [item for item in seq if not removes(*item)]
+            shortened = [item for item in seq if not removes(*item[:2])]
             if len(shortened) < len(seq):
                 effects.append(p[key] - probability(key, shortened))
         rows.append({"intervention": name, "true_effect": np.mean(effects), "n_journeys": len(effects)})
     # the experiment: exposed treatment sessions, each sponsored event swapped for its organic self in its slot
     effects = []
     for key, seq in sequences.items():
-        if arm[key] == "treatment" and any(sponsored for _, sponsored in seq):
-            effects.append(p[key] - probability(key, [(event, False) for event, _ in seq]))
+        if arm[key] == "treatment" and any(sponsored for _, sponsored, _ in seq):
+            effects.append(p[key] - probability(key, [(event, False, c_t) for event, _, c_t in seq]))
     rows.append({"intervention": "ad_experiment_exposed", "true_effect": np.mean(effects), "n_journeys": len(effects)})
     return p, pd.DataFrame(rows)
 
 
-def test_truth_matches_a_slow_per_session_computation():
-    config = SimulationConfig(n_users=60, seed=11, holdout_share=0.3)
+ALL_SWITCHES = {"intent_dimensions": 2, "intent_event_interaction": 0.5, "intent_drift_sd": 1.0, "retargeting_effect": 1.0}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, *(SCENARIOS[name] for name in SCENARIOS if name != "default"), ALL_SWITCHES,
+     {"intent_dimensions": 2, "intent_drift_sd": 1.0, "intent_event_interaction": 0.5}],
+    ids=[*(name for name in SCENARIOS), "every_switch", "two_dimensions_drifting_interacting"],
+)
+def test_truth_matches_a_slow_per_session_computation(overrides):
+    config = SimulationConfig(n_users=60, seed=11, holdout_share=0.3, **overrides)
     sim = simulate_sessions(config)
     frame = sim.events.copy()
     frame["session_key"] = np.repeat(sim.sessions["session_key"].to_numpy(), sim.sessions["n_events"].to_numpy())
@@ -465,3 +487,169 @@ def test_no_holdout_reproduces_the_simulation_from_before_the_experiment():
          0.019820847578556972, -0.005094958395983607, -0.026264139955299786, -0.0021399396115029906],
         rtol=1e-12,
     )
+
+
+# --- violations of the latent-intent model's assumptions (issue 18) ---------------------------
+
+VIOLATION_COLUMNS = ("intent_2", "intent_end", "intent_2_end", "retargeting")
+
+
+def test_defaults_reproduce_the_simulation_from_before_the_violation_switches():
+    """Pinned from the simulator as it was before the switches existed (n_users=300, seed=3, the
+    default holdout): with every switch off, each table is what it was, byte for byte."""
+    sim = simulate_sessions(SimulationConfig(n_users=300, seed=3))
+    digests = {
+        "events": 700326357806042880,
+        "truth": 2273254865927498247,
+        "sessions": 12172379808781826168,
+        "ad_experiment": 7258823636335401529,
+    }
+    for name, digest in digests.items():
+        assert int(pd.util.hash_pandas_object(getattr(sim, name), index=False).sum()) == digest, name
+    assert sim.intent_path is None
+    assert not set(VIOLATION_COLUMNS) & set(sim.sessions.columns)
+
+
+def test_switches_set_to_their_off_values_change_nothing():
+    off = {"intent_dimensions": 1, "intent_event_interaction": 0.0, "intent_drift_sd": 0.0, "retargeting_effect": 0.0}
+    default = simulate_sessions(SimulationConfig(n_users=200, seed=8))
+    explicit = simulate_sessions(SimulationConfig(n_users=200, seed=8, **off))
+    for name in ("events", "truth", "sessions", "ad_experiment"):
+        pd.testing.assert_frame_equal(getattr(default, name), getattr(explicit, name))
+
+
+def _browsing(sim) -> pd.DataFrame:
+    """The browsing events (before any funnel event) with their session's latents."""
+    events = _with_arm_and_session(sim)
+    events = events[events["is_browsing"]].reset_index(drop=True)
+    events["position"] = events.groupby("session_key", sort=False).cumcount() + 1
+    latents = [c for c in ("intent", *VIOLATION_COLUMNS) if c in sim.sessions]
+    return events.join(sim.sessions.set_index("session_key")[latents], on="session_key")
+
+
+def _card_sponsorship_by_session(events: pd.DataFrame) -> pd.Series:
+    cards = events[events["event_type"].isin(["store_impression", "store_click"]) & (events["arm"] == "treatment")]
+    return cards.groupby("session_key")["is_sponsored"].agg(lambda s: s.astype(bool).mean())
+
+
+def test_two_intent_dimensions_target_ads_on_the_second_only():
+    sim = simulate_sessions(SimulationConfig(n_users=2000, seed=7, **SCENARIOS["two_dimensional_intent"]))
+    sessions = sim.sessions.set_index("session_key")
+    assert abs(np.corrcoef(sessions["intent"], sessions["intent_2"])[0, 1]) < 0.05  # independent dimensions
+    assert sessions["intent_2"].std() == pytest.approx(np.hypot(0.8, 0.6), rel=0.05)
+    events = _browsing(sim)
+    sponsored_share = _card_sponsorship_by_session(events)
+    latents = sessions.reindex(sponsored_share.index)
+    assert np.corrcoef(latents["intent_2"], sponsored_share)[0, 1] > 0.15
+    assert abs(np.corrcoef(latents["intent"], sponsored_share)[0, 1]) < 0.05
+    # card views load on z2, clicks (and the length) on z1
+    per_session = events.groupby("session_key").agg(
+        n=("event", "size"), view_share=("event", lambda e: (e == "m_card_view").mean()),
+        click_share=("event", lambda e: (e == "m_card_click").mean()),
+    )
+    latents = sessions.reindex(per_session.index)
+    assert np.corrcoef(latents["intent_2"], per_session["view_share"])[0, 1] < -0.05
+    assert np.corrcoef(latents["intent"], per_session["click_share"])[0, 1] > 0.1
+    assert abs(np.corrcoef(latents["intent_2"], per_session["n"])[0, 1]) < 0.05
+    # the length is drawn exactly as without the switch; conversion sees z1 + z2
+    default = simulate_sessions(SimulationConfig(n_users=2000, seed=7))
+    assert (sim.sessions["n_browsing_events"] == default.sessions["n_browsing_events"]).all()
+    assert (sim.sessions["intent"] == default.sessions["intent"]).all()
+    assert np.corrcoef(sessions["intent_2"], sessions["p_convert"])[0, 1] > 0.2
+
+
+def test_retargeting_confounds_ads_and_conversion_and_nothing_else():
+    config = SimulationConfig(n_users=2000, seed=7, **SCENARIOS["retargeting"])
+    sim, default = simulate_sessions(config), simulate_sessions(SimulationConfig(n_users=2000, seed=7))
+    sessions = sim.sessions.set_index("session_key")
+    assert sessions.groupby("user_id")["retargeting"].nunique().eq(1).all()  # a user's, in every session
+    events, default_events = _browsing(sim), _browsing(default)
+    # the browsing mix and the length are drawn exactly as without it: the same events in the same slots
+    assert (sim.sessions["n_browsing_events"] == default.sessions["n_browsing_events"]).all()
+    assert (events["event"] == default_events["event"]).all()
+    # while sponsorship follows r_u, and so does conversion beyond what intent explains
+    sponsored_share = _card_sponsorship_by_session(events)
+    assert np.corrcoef(sessions["retargeting"].reindex(sponsored_share.index), sponsored_share)[0, 1] > 0.15
+    logit = np.log(sessions["p_convert"] / (1 - sessions["p_convert"]))
+    default_logit = np.log(default.sessions["p_convert"] / (1 - default.sessions["p_convert"])).to_numpy()
+    held_out = sim.sessions["arm"].eq("holdout").to_numpy()  # no sponsored events: only r_u differs
+    np.testing.assert_allclose(
+        (logit.to_numpy() - default_logit)[held_out], config.retargeting_effect * sessions["retargeting"].to_numpy()[held_out],
+        rtol=1e-9, atol=1e-12,
+    )
+
+
+def test_drifting_intent_varies_within_a_session_and_drives_its_events():
+    config = SimulationConfig(n_users=2000, seed=7, **SCENARIOS["drifting_intent"])
+    sim = simulate_sessions(config)
+    path = sim.intent_path
+    sessions = sim.sessions.set_index("session_key")
+    assert len(path) == sim.sessions["n_browsing_events"].sum()
+    first, last = path.groupby("session_key", sort=False).first(), path.groupby("session_key", sort=False).last()
+    assert (first["position"] == 1).all()
+    np.testing.assert_array_equal(first["intent"], sessions.loc[first.index, "intent"])  # z_1 = z_s
+    np.testing.assert_array_equal(last["intent"], sessions.loc[last.index, "intent_end"])  # conversion's intent
+    assert (path.groupby("session_key")["intent"].std().dropna() > 0).all()
+    steps = path.groupby("session_key", sort=False)["intent"].diff().dropna()
+    assert steps.std() == pytest.approx(config.intent_drift_sd / np.sqrt(config.mean_events_per_session), rel=0.05)
+    # event t is drawn with z_t: clicks follow the drift within the session
+    events = _browsing(sim)
+    drift = path["intent"].to_numpy() - events["intent"].to_numpy()
+    assert np.corrcoef(drift, events["event"].eq("m_card_click"))[0, 1] > 0.05
+    # the length stays drawn from z_s
+    default = simulate_sessions(SimulationConfig(n_users=2000, seed=7))
+    assert (sim.sessions["n_browsing_events"] == default.sessions["n_browsing_events"]).all()
+
+
+def test_intent_x_event_changes_the_truth_not_the_events():
+    config = SimulationConfig(n_users=2000, seed=7, **SCENARIOS["intent_x_event"])
+    sim, default = simulate_sessions(config), simulate_sessions(SimulationConfig(n_users=2000, seed=7))
+    events, default_events = _browsing(sim), _browsing(default)
+    for column in ("session_key", "event", "is_sponsored", "is_ghost_ad", "store_id"):
+        pd.testing.assert_series_equal(events[column], default_events[column])
+    assert not np.allclose(sim.sessions["p_convert"], default.sessions["p_convert"])
+    truth = sim.truth.set_index("intervention")["true_effect"]
+    default_truth = default.truth.set_index("intervention")["true_effect"]
+    # the events sit mostly in high-intent sessions, where their effects are larger
+    assert truth["remove_event:m_card_click"] > 1.05 * default_truth["remove_event:m_card_click"]
+    assert truth["remove_ad_events"] > 1.05 * default_truth["remove_ad_events"]
+    assert sim.intent_path is None and not set(VIOLATION_COLUMNS) & set(sim.sessions.columns)
+
+
+def test_no_targeting_leaves_sponsorship_independent_of_intent():
+    sim = simulate_sessions(SimulationConfig(n_users=2000, seed=7, **SCENARIOS["no_targeting"]))
+    sponsored_share = _card_sponsorship_by_session(_browsing(sim))
+    intent = sim.sessions.set_index("session_key")["intent"].reindex(sponsored_share.index)
+    assert abs(np.corrcoef(intent, sponsored_share)[0, 1]) < 0.05
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_converts_in_a_sensible_range(name):
+    sim = simulate_sessions(SimulationConfig(n_users=1500, seed=2, **SCENARIOS[name]))
+    assert 0.2 < sim.sessions["converted"].mean() < 0.45
+    assert (sim.truth["n_journeys"] > 0).all()
+
+
+def test_scenarios_name_each_switch():
+    assert set(SCENARIOS) == {
+        "default", "two_dimensional_intent", "intent_x_event", "drifting_intent", "retargeting", "no_targeting",
+    }
+    assert SCENARIOS["default"] == {}
+    assert SCENARIOS["no_targeting"] == {"sponsored_intent_slope": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"intent_dimensions": 3}, "intent_dimensions must be 1 or 2"),
+        ({"intent_dimensions": 0}, "intent_dimensions must be 1 or 2"),
+        ({"intent_drift_sd": -0.1}, "intent_drift_sd is a standard deviation"),
+        ({"intent_drift_sd": float("nan")}, "intent_drift_sd is a standard deviation"),
+        ({"retargeting_effect": -1.0}, "retargeting_effect must be finite and >= 0"),
+        ({"intent_event_interaction": float("inf")}, "intent_event_interaction must be a finite number"),
+        ({"user_intent_sd": -0.5}, "must be >= 0"),
+    ],
+)
+def test_invalid_violation_switches_are_refused(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        SimulationConfig(**overrides)
