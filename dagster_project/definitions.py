@@ -22,6 +22,7 @@ from dagster_project.defs.ml.bidding import bidding_evaluation, bidding_interval
 from dagster_project.defs.ml.counterfactuals import build_counterfactuals
 from dagster_project.defs.ml.evaluation import build_evaluation_assets
 from dagster_project.defs.ml.faithfulness import build_faithfulness
+from dagster_project.defs.ml.intent import LATENT_INTENT, build_intent_grounding
 from dagster_project.defs.ml.history import attribution_history, estimates_within_previous_interval
 from dagster_project.defs.ml.leaderboard import build_leaderboard
 from dagster_project.defs.ml.leakage_report import leakage_report
@@ -29,7 +30,7 @@ from dagster_project.defs.ml.report import build_attribution_report
 from dagster_project.defs.ml.scoring import build_scoring
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.defs.ml.traits import customer_traits
-from dagster_project.defs.ml.truth_scorecard import truth_scorecard
+from dagster_project.defs.ml.truth_scorecard import build_truth_scorecard
 from dagster_project.defs.quality.freshness import freshness_definitions
 from dagster_project.defs.quality.leakage_guard import build_leakage_guard
 from dagster_project.defs.quality.quarantine import quarantine_counts
@@ -46,6 +47,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     source = settings.source
     simulated = source.kind == "simulator"
     zoo = ModelInputs(settings.model_families, leaky_families=settings.leaky_variant_families)
+    with_grounding = LATENT_INTENT in settings.model_families  # holding intent fixed needs the latent-intent model
+    grounding, grounding_check = build_intent_grounding(source) if with_grounding else (None, None)
     dates = event_dates(settings.first_event_date)
     dbt_models = build_dbt_models(source, dates)
     raw = raw_assets(source, dates)
@@ -65,14 +68,16 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ad_effects,
         attribution_history,
         leakage_report,
-        build_attribution_report(zoo, with_truth=simulated),
-        *([truth_scorecard] if simulated else []),  # only a simulated source knows the truth
+        build_attribution_report(zoo, with_truth=simulated, with_grounding=with_grounding),
+        *([build_truth_scorecard(with_grounding)] if simulated else []),  # only a simulated source knows the truth
+        *([grounding] if with_grounding else []),
         *([customer_traits] if "item2vec" in settings.model_families else []),
         bidding_policies,
         bidding_evaluation,
         bidding_intervals,
     ]
-    graph = dg.Definitions(assets=assets, asset_checks=[build_leakage_guard(settings.leakage_guard), estimates_within_previous_interval])
+    graph = dg.Definitions(assets=assets, asset_checks=[build_leakage_guard(settings.leakage_guard), estimates_within_previous_interval,
+                                                           *([grounding_check] if with_grounding else [])])
     return dg.Definitions.merge(graph, freshness_definitions(), jobs_and_schedules(), resources())
 
 

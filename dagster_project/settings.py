@@ -43,7 +43,7 @@ GUARD_ENV = "JOURNEYLIFT_LEAKAGE_GUARD"
 FIRST_EVENT_DATE_ENV = "JOURNEYLIFT_FIRST_EVENT_DATE"
 GUARD_MODES = ("block", "warn")
 # Fast families trained by default; JOURNEYLIFT_MODELS=all trains every registered family.
-DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
+DEFAULT_MODEL_FAMILIES = ("lstm", "transformer_cls", "gru4rec", "logreg_counts", "latent_intent")
 # The leaky comparison variants exist only to show what leakage does: by default the two families
 # that show it in seconds (the count baseline and a GRU) are trained on them, not every family
 # (the Transformer took 131 s of a 453 s run on them). JOURNEYLIFT_LEAKAGE_MODELS=all: every

@@ -19,5 +19,22 @@ EXPERIMENT_MODEL = "experiment"
 EXPERIMENT_METHOD = "randomized_holdout"
 #: The ``method`` of model-based remove-and-re-predict rows where a table has a method column.
 COUNTERFACTUAL_METHOD = "counterfactual"
+#: How a model-based effect was read (the ``estimator`` column of counterfactual_effects, and the
+#: scorecard's ``method``): edit the journey and let the model read it again, intent included, or
+#: infer intent from the full journey and hold it (latent-intent models: abduction); grounded:
+#: with the strength of intent fitted to the randomized holdout's ad effect.
+REPREDICT_ESTIMATOR = "remove_and_repredict"
+ABDUCTION_ESTIMATOR = "abduction"
+GROUNDED_ABDUCTION_ESTIMATOR = "abduction_grounded"
+#: The assumption each estimator's numbers rest on, in a sentence a reader can check.
+ESTIMATOR_ASSUMPTIONS: dict[str, str] = {
+    REPREDICT_ESTIMATOR: "the model re-reads intent from the edited journey: confounded wherever intent drives "
+                         "both the events and conversion",
+    ABDUCTION_ESTIMATOR: "intent is one latent number per journey, revealed by the events, fixed within the journey "
+                         "and acting additively on the logit; its strength rests on that functional form alone",
+    GROUNDED_ABDUCTION_ESTIMATOR: "as abduction, with the strength of intent fitted so the model's ad effect matches "
+                                  "the randomized holdout's",
+    EXPERIMENT_METHOD: "randomization: users assigned to the holdout independently of everything else",
+}
 #: The ad interventions whose estimates are scored against the truth of the same name.
 AD_INTERVENTIONS: tuple[str, ...] = (REMOVE_AD_EVENTS, AD_EXPERIMENT_EXPOSED)

@@ -103,7 +103,7 @@ def test_the_leaky_variants_train_the_cheap_families_unless_asked_for_more():
 
 def test_the_default_families_are_the_fast_ones_and_an_unknown_one_is_named():
     assert Settings.from_environment({}).model_families == DEFAULT_MODEL_FAMILIES
-    assert DEFAULT_MODEL_FAMILIES == ("lstm", "transformer_cls", "gru4rec", "logreg_counts")
+    assert DEFAULT_MODEL_FAMILIES == ("lstm", "transformer_cls", "gru4rec", "logreg_counts", "latent_intent")
     assert Settings.from_environment({"JOURNEYLIFT_MODELS": "lstm, gru4rec"}).model_families == ("lstm", "gru4rec")
     with pytest.raises(ValueError, match=r"JOURNEYLIFT_MODELS names unknown model families \['lstmm'\]"):
         Settings.from_environment({"JOURNEYLIFT_MODELS": "lstmm"})

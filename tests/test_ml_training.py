@@ -8,7 +8,7 @@ import torch
 
 from ml.data import build_sequence_data, collate_journeys, planted_signal_frames
 from ml.evaluation import evaluate, model_metrics, predict_proba
-from ml.models import available_models, build_model
+from ml.models import MODEL_REGISTRY, available_models, build_model
 from ml.training import TrainConfig, train_model
 
 TINY = {
@@ -28,7 +28,7 @@ def tiny_model(name, data, seed=0):
     return build_model(name, data.spec, **TINY.get(name, {}))
 
 
-@pytest.mark.parametrize("name", available_models())
+@pytest.mark.parametrize("name", [n for n in available_models() if MODEL_REGISTRY[n].trains_by_epochs])
 def test_each_model_learns_the_planted_signal(name, data):
     lines = []
     result = train_model(tiny_model(name, data), data, FAST, log=lines.append)
@@ -44,6 +44,19 @@ def test_each_model_learns_the_planted_signal(name, data):
     assert epoch["n_events"] == int(data.lengths[data.indices("train")].sum())
     assert any("events/s" in line and line.startswith("epoch 1/") for line in lines)
     assert any("batch 10/" in line for line in lines)
+
+
+@pytest.mark.parametrize("name", [n for n in available_models() if not MODEL_REGISTRY[n].trains_by_epochs])
+def test_a_family_fitted_in_pretraining_learns_the_planted_signal_without_epochs(name, data):
+    lines = []
+    result = train_model(tiny_model(name, data), data, FAST, log=lines.append)
+    metrics = model_metrics(result.model, data).set_index("split")
+    assert metrics.loc["test", "auc"] > 0.7
+    assert metrics.loc["validation", "auc"] == pytest.approx(result.best_val_auc)
+    # No supervised epochs: one history row, epoch 0, and the log says so.
+    assert [h["epoch"] for h in result.history] == [0] and result.best_epoch == 0
+    assert any("no supervised epochs" in line for line in lines)
+    assert not any(line.startswith("epoch 1/") for line in lines)
 
 
 def test_seeded_runs_repeat(data):

@@ -9,6 +9,10 @@ conftest.py at commit d804cc6, the last commit before the redesign:
 Small tables are kept row by row; large ones as per-group row counts, sums of every numeric
 column and a hash of their identifiers. Timings and run ids are left out: they differ by run.
 
+Since issue 18 the recorded rows must stay while rows may join them: the latent-intent family's
+rows, the scorecard's new metrics, the `estimator` column of counterfactual_effects (compared
+over the recorded columns).
+
 Since issue 17 the leaky comparison variants are trained for the leakage families only
 (Settings.leaky_variant_families): the recorded rows, groups and files of the other families'
 leaky models are set aside (`untrained`), and every other row must still be the same.
@@ -64,7 +68,7 @@ def _vector_sums(column: pd.Series) -> pd.Series:
     return column.map(lambda v: float(np.sum(np.asarray(v, dtype=np.float64))) if v is not None else 0.0)
 
 
-def table_digest(frame: pd.DataFrame) -> dict:
+def table_digest(frame: pd.DataFrame, as_records: bool = False) -> dict:
     frame = frame.drop(columns=[c for c in frame.columns if c in VOLATILE])
     vectors = [c for c in frame.columns if frame[c].map(lambda v: isinstance(v, (list, np.ndarray))).any()]
     for column in vectors:
@@ -72,7 +76,7 @@ def table_digest(frame: pd.DataFrame) -> dict:
     numbers = [c for c in frame.columns if _is_number(frame[c])]
     labels = [c for c in frame.columns if c not in numbers]
     entry = {"columns": list(frame.columns), "rows": len(frame)}
-    if len(frame) <= FULL_ROWS_MAX:
+    if len(frame) <= FULL_ROWS_MAX or as_records:
         order = labels + numbers
         rounded = frame.assign(**{c: frame[c].round(6) for c in numbers})
         ordered = frame.loc[rounded.astype(str).sort_values(order).index] if order else frame
@@ -94,13 +98,21 @@ def table_digest(frame: pd.DataFrame) -> dict:
     return entry
 
 
-def digest(home: Path) -> dict:
-    """Every table of the journeylift schema in `home`'s warehouse, and the output file names."""
+def digest(home: Path, recorded: dict | None = None) -> dict:
+    """Every table of the journeylift schema in `home`'s warehouse, and the output file names.
+    With `recorded` (an earlier digest), each recorded table is digested over its recorded
+    columns only: columns added since are not part of what must stay the same."""
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
         names = [r[0] for r in con.execute(
             "select table_name from information_schema.tables where table_schema = ? order by 1", [SCHEMA]
         ).fetchall()]
-        tables = {name: table_digest(con.sql(f"select * from {SCHEMA}.{name}").df()) for name in names}
+        tables = {}
+        for name in names:
+            frame = con.sql(f"select * from {SCHEMA}.{name}").df()
+            was = (recorded or {}).get("tables", {}).get(name)
+            if was is not None and set(was["columns"]) <= set(frame.columns):
+                frame = frame[was["columns"]]
+            tables[name] = table_digest(frame, as_records=was is not None and "records" in was)
     outputs = sorted(p.name for p in (home / "outputs").iterdir() if p.suffix in (".csv", ".parquet", ".png"))
     return {"tables": tables, "output_files": outputs}
 
@@ -142,7 +154,8 @@ def without_models(recorded: dict, untrained: set[tuple[str, str]]) -> dict:
 
 def differences(recorded: dict, now: dict) -> list[str]:
     """What differs between two digests, one line per table fault (empty: the same outputs).
-    Tables and files added since the recording are not faults: the recorded ones must stay."""
+    Tables, files, and rows or groups added since the recording (a new family's, a new metric's)
+    are not faults: the recorded ones must stay, with the same values."""
     found = []
     gone = sorted(set(recorded["output_files"]) - set(now["output_files"]))
     if gone:
@@ -152,17 +165,26 @@ def differences(recorded: dict, now: dict) -> list[str]:
         if is_ is None:
             found.append(f"{name}: table missing")
             continue
-        if was["columns"] != is_["columns"] or was["rows"] != is_["rows"]:
-            found.append(f"{name}: columns/rows {was['columns']} x {was['rows']} became {is_['columns']} x {is_['rows']}")
+        if was["columns"] != is_["columns"]:
+            found.append(f"{name}: columns {was['columns']} became {is_['columns']}")
             continue
         if "records" in was:
-            for i, (a, b) in enumerate(zip(was["records"], is_["records"])):
-                if not all(_close(x, y) for x, y in zip(a, b)):
-                    found.append(f"{name} row {i}: {a} became {b}")
+            if "records" not in is_:
+                found.append(f"{name}: {was['rows']} rows became {is_['rows']}")
+                continue
+            # Every recorded row must still be there (rows of families or metrics added since may join them).
+            now_rows = [list(r) for r in is_["records"]]
+            for i, row in enumerate(was["records"]):
+                match = next((j for j, other in enumerate(now_rows) if all(_close(x, y) for x, y in zip(row, other))), None)
+                if match is None:
+                    found.append(f"{name} row {i}: {row} is no longer there")
                     break
+                now_rows.pop(match)
             continue
-        for a, b in zip(was["groups"], is_["groups"]):
-            same = (a["key"] == b["key"] and a["rows"] == b["rows"] and a["labels_md5"] == b["labels_md5"]
+        groups = {tuple(g["key"]): g for g in is_.get("groups", [])}
+        for a in was["groups"]:
+            b = groups.get(tuple(a["key"]))
+            same = (b is not None and a["rows"] == b["rows"] and a["labels_md5"] == b["labels_md5"]
                     and all(_close(a["sums"][c], b["sums"].get(c)) for c in a["sums"]))
             if not same:
                 found.append(f"{name} group {a['key']}: {a} became {b}")
@@ -176,7 +198,8 @@ def test_the_small_run_gives_the_recorded_tables(pipeline_run):
     settings = Settings.from_environment()
     untrained = {(family, variant) for variant in VARIANTS if variant != HONEST_VARIANT
                  for family in settings.model_families if family not in settings.leaky_variant_families}
-    assert differences(without_models(json.loads(DIGEST.read_text()), untrained), digest(home)) == []
+    recorded = without_models(json.loads(DIGEST.read_text()), untrained)
+    assert differences(recorded, digest(home, recorded)) == []
 
 
 if __name__ == "__main__":

@@ -15,6 +15,14 @@ from ml.counterfactual.experiment import (
     sponsorship_effects,
 )
 from ml.counterfactual.repredict import predict_edited
+from ml.counterfactual.abduction import (
+    NEGATIVE_CONTROL_TOLERANCE,
+    Grounding,
+    abduction_effects,
+    ground_intent_strength,
+    negative_control_departures,
+)
+from ml.counterfactual.estimators import holds_intent, model_effects
 from ml.counterfactual.interventions import (
     REMOVE_AD_EVENTS,
     REMOVE_EVENT_PREFIX,
@@ -25,6 +33,13 @@ from ml.counterfactual.interventions import (
 )
 
 __all__ = [
+    "Grounding",
+    "NEGATIVE_CONTROL_TOLERANCE",
+    "negative_control_departures",
+    "abduction_effects",
+    "ground_intent_strength",
+    "holds_intent",
+    "model_effects",
     "AD_EXPERIMENT_EXPOSED",
     "EXPERIMENT_COLUMNS",
     "EXPERIMENT_MODEL",

@@ -156,7 +156,9 @@ def build_sequence_data(
     """
     if max_len < 1:
         raise ValueError("max_len must be >= 1")
-    label_rows = labels[["journey_id", "converted", "split"]].drop_duplicates("journey_id")
+    # user_id rides along where the labels have it: families that pool a user's journeys read it.
+    label_columns = ["journey_id", "converted", "split"] + (["user_id"] if "user_id" in labels.columns else [])
+    label_rows = labels[label_columns].drop_duplicates("journey_id")
     label_rows = label_rows.set_index("journey_id")
     seq = sequences[sequences["journey_id"].isin(label_rows.index)]
 

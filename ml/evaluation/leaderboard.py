@@ -49,13 +49,24 @@ class Promotion:
     reason: str
 
 
+def scores_journeys(model_name: str) -> bool:
+    """Whether the family ``model_name`` may become the model that scores journeys (unknown names may)."""
+    from ml.models import MODEL_REGISTRY
+
+    return bool(getattr(MODEL_REGISTRY.get(model_name), "scores_journeys", True))
+
+
 def best_honest_model(board: pd.DataFrame, honest_variant: str = HONEST_VARIANT,
                       baseline: str = COUNT_BASELINE) -> str | None:
     """The promotion candidate: the honest sequence model (not the count baseline) with the best
     validation AUC; test AUC stays unseen for choosing. None when no sequence model was trained.
+    A family built to estimate effects rather than to score journeys (``scores_journeys = False``:
+    the latent-intent model, whose head is additive by design and whose intent is best read with
+    the user's other journeys, which scoring one journey does not have) is never a candidate.
 
     ``board``: rows with model, variant and validation_auc (the leaderboard)."""
-    contenders = board[(board["variant"] == honest_variant) & (board["model"] != baseline)]
+    contenders = board[(board["variant"] == honest_variant) & (board["model"] != baseline)
+                       & board["model"].map(scores_journeys).astype(bool)]
     if contenders.empty:
         return None
     return str(contenders.sort_values("validation_auc", ascending=False, kind="stable")["model"].iloc[0])

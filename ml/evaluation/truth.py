@@ -18,6 +18,16 @@ spearman_counterfactual_vs_truth
     the same for the estimated ``remove_event:<event>`` effects
     (counterfactual_effects; method ``counterfactual`` when the frame has no
     method column).
+kendall_counterfactual_vs_truth
+    Kendall's tau-b of the same pairs (the share of concordant minus discordant event pairs:
+    less swayed than Spearman by one far-off event).
+effect_error_share
+    mean over the ``remove_event:<event>`` rows of |estimate - truth|, divided by the mean of
+    |truth| over the same events: 0 = right in size, 1 = off by as much as a typical effect.
+sign_accuracy
+    share of those events whose estimate has the truth's sign.
+    These four read only ``remove_event`` rows, never ``remove_ad_events``: an ad estimate taken
+    from the experiment must not inflate a model's score.
 position_weight_error
     total variation distance between two profiles over the position buckets
     present in both:
@@ -51,6 +61,7 @@ from ml.estimands import (
     EXPERIMENT_METHOD,
     EXPERIMENT_MODEL,
     REMOVE_EVENT_PREFIX,
+    REPREDICT_ESTIMATOR,
 )
 
 SCORECARD_COLUMNS = ["model", "variant", "method", "metric", "value"]
@@ -59,6 +70,9 @@ METRIC_DIRECTIONS: dict[str, str] = {
     "spearman_lift_vs_truth": "max",
     "spearman_signed_score_vs_truth": "max",
     "spearman_counterfactual_vs_truth": "max",
+    "kendall_counterfactual_vs_truth": "max",
+    "effect_error_share": "min",
+    "sign_accuracy": "max",
     "position_weight_error": "min",
     "ad_effect_relative_error": "min",
 }
@@ -76,6 +90,32 @@ def spearman(a, b, min_points: int = 3) -> float:
     if ra.std() == 0 or rb.std() == 0:
         return float("nan")
     return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def kendall(a, b, min_points: int = 3) -> float:
+    """Kendall's tau-b; NaN under ``min_points`` pairs or when either side is constant."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    keep = np.isfinite(a) & np.isfinite(b)
+    if keep.sum() < min_points or np.ptp(a[keep]) == 0 or np.ptp(b[keep]) == 0:
+        return float("nan")
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(a[keep], b[keep]).statistic)
+
+
+def effect_error_share(estimates, truth) -> float:
+    """mean |estimate - truth| / mean |truth| over the pairs present in both (NaN when none)."""
+    estimates, truth = np.asarray(estimates, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    keep = np.isfinite(estimates) & np.isfinite(truth)
+    scale = np.abs(truth[keep]).mean() if keep.any() else 0.0
+    return float(np.abs(estimates[keep] - truth[keep]).mean() / scale) if scale > 0 else float("nan")
+
+
+def sign_accuracy(estimates, truth) -> float:
+    """Share of the pairs present in both whose estimate has the truth's sign."""
+    estimates, truth = np.asarray(estimates, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    keep = np.isfinite(estimates) & np.isfinite(truth)
+    return float(np.mean(np.sign(estimates[keep]) == np.sign(truth[keep]))) if keep.any() else float("nan")
 
 
 def true_event_effects(truth: pd.DataFrame) -> pd.Series:
@@ -164,15 +204,13 @@ def truth_scorecard(
         frame = _with_keys(counterfactual_effects, COUNTERFACTUAL_METHOD)
         intervention = frame["intervention"].astype(str)
         removals = frame[intervention.str.startswith(REMOVE_EVENT_PREFIX)]
-        rows += _rows(
-            removals,
-            "spearman_counterfactual_vs_truth",
-            lambda g: spearman(
-                g["effect"],
-                events_truth.reindex(g["intervention"].astype(str).str[len(REMOVE_EVENT_PREFIX) :]).to_numpy(),
-                min_points,
-            ),
-        )
+        def truth_of(g: pd.DataFrame) -> np.ndarray:
+            return events_truth.reindex(g["intervention"].astype(str).str[len(REMOVE_EVENT_PREFIX) :]).to_numpy()
+
+        rows += _rows(removals, "spearman_counterfactual_vs_truth", lambda g: spearman(g["effect"], truth_of(g), min_points))
+        rows += _rows(removals, "kendall_counterfactual_vs_truth", lambda g: kendall(g["effect"], truth_of(g), min_points))
+        rows += _rows(removals, "effect_error_share", lambda g: effect_error_share(g["effect"], truth_of(g)))
+        rows += _rows(removals, "sign_accuracy", lambda g: sign_accuracy(g["effect"], truth_of(g)))
         true_by_intervention = truth.set_index(truth["intervention"].astype(str))["true_effect"].astype(np.float64)
         for row in frame[intervention.isin(AD_INTERVENTIONS)].itertuples(index=False):
             true = true_by_intervention.get(str(row.intervention), np.nan)
@@ -210,10 +248,15 @@ def best_of_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SCORECARD_COLUMNS).reset_index(drop=True)
 
 
-def scored_effects(counterfactual_effects: pd.DataFrame, ad_effects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The effect rows the scorecard reads: model-based counterfactuals (method ``counterfactual``)
-    and the ad_effects table's rows, the randomized holdout's with method ``randomized_holdout``;
-    a (model, variant, intervention) present in both counts once."""
-    effects = pd.concat([counterfactual_effects, ad_effects], ignore_index=True)
-    effects["method"] = np.where(effects["model"] == EXPERIMENT_MODEL, EXPERIMENT_METHOD, COUNTERFACTUAL_METHOD)
-    return effects.drop_duplicates(["model", "variant", "intervention"])
+def scored_effects(counterfactual_effects: pd.DataFrame, ad_effects: pd.DataFrame | None = None,
+                   grounded_effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The effect rows the scorecard reads, each with its ``method``: model-based rows by their
+    ``estimator`` (remove-and-re-predict as ``counterfactual``, ``abduction``, and
+    ``abduction_grounded`` from the intent grounding's rows), the randomized holdout's rows of the
+    ad_effects table as ``randomized_holdout``; a (model, variant, method, intervention) present
+    twice counts once."""
+    effects = pd.concat([counterfactual_effects, ad_effects, grounded_effects], ignore_index=True)
+    estimator = effects["estimator"] if "estimator" in effects.columns else pd.Series(np.nan, index=effects.index)
+    method = estimator.replace({REPREDICT_ESTIMATOR: COUNTERFACTUAL_METHOD}).fillna(COUNTERFACTUAL_METHOD)
+    effects["method"] = np.where(effects["model"] == EXPERIMENT_MODEL, EXPERIMENT_METHOD, method)
+    return effects.drop_duplicates(["model", "variant", "method", "intervention"])

@@ -14,6 +14,7 @@ from ml.models.sasrec import SASRecClassifier
 from ml.models.bert4rec import BERT4RecClassifier
 from ml.models.bilstm_transformer import BiLSTMTransformerClassifier
 from ml.models.seq_vae import SequenceVAEClassifier
+from ml.models.latent_intent import LatentIntentClassifier
 from ml.models.srgnn import SRGNNClassifier
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "BERT4RecClassifier",
     "BiLSTMTransformerClassifier",
     "SequenceVAEClassifier",
+    "LatentIntentClassifier",
     "SRGNNClassifier",
     "MODEL_REGISTRY",
     "AttentionEncoderLayer",

@@ -49,6 +49,11 @@ class SequenceModel(nn.Module, ABC):
 
     name: str = "base"
     has_attention: bool = False
+    #: False for a family whose :meth:`pretrain` fits everything (e.g. a head by L-BFGS): the
+    #: trainer then scores it once instead of running the supervised epochs.
+    trains_by_epochs: bool = True
+    #: False for a family built to estimate effects rather than to score journeys: never promoted.
+    scores_journeys: bool = True
 
     def __init__(self, spec: FeatureSpec, embedding_dim: int = 16):
         super().__init__()

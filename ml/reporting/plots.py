@@ -249,3 +249,27 @@ def literature_comparison_figure(comparison: pd.DataFrame, title: str) -> plt.Fi
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1 - 1.2 / (len(rows) + 4)), fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def grounding_figure(curve: pd.DataFrame, experiment: pd.Series, grounded_strength: float, fitted_strength: float,
+                     title: str) -> plt.Figure:
+    """The model's ad (swap) effect, intent held, as the strength of intent varies, against the
+    randomized holdout's estimate and interval: where they meet is the grounded strength.
+
+    curve:      intent_strength, model_swap_effect (ml.counterfactual.Grounding.curve)
+    experiment: effect, ci_low, ci_high of the holdout
+    """
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(curve["intent_strength"], 100 * curve["model_swap_effect"], color="tab:blue",
+            label="latent-intent model's ad effect, intent held")
+    ax.axhspan(100 * experiment["ci_low"], 100 * experiment["ci_high"], color="tab:orange", alpha=0.2,
+               label="randomized holdout, 95% interval")
+    ax.axhline(100 * experiment["effect"], color="tab:orange", lw=1.5)
+    ax.axvline(grounded_strength, color="black", lw=1.5, label=f"grounded strength {grounded_strength:.2f}")
+    ax.axvline(fitted_strength, color="grey", lw=1, ls="--", label=f"fitted from journeys alone {fitted_strength:.2f}")
+    ax.set_xlabel("strength of intent in the conversion logit (gamma, per sd of latent intent)")
+    ax.set_ylabel("ad effect on p(convert), probability points")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig

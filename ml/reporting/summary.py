@@ -20,13 +20,16 @@ import pandas as pd
 
 from ml.data import HONEST_VARIANT
 from ml.estimands import (
+    ABDUCTION_ESTIMATOR,
     AD_EXPERIMENT_EXPOSED,
     COUNTERFACTUAL_METHOD,
     EXPERIMENT_MODEL,
+    GROUNDED_ABDUCTION_ESTIMATOR,
     REMOVE_AD_EVENTS,
     REMOVE_EVENT_PREFIX,
     SWAP_AD_EVENTS,
 )
+from ml.counterfactual.abduction import negative_control_departures
 from ml.evaluation import best_honest_model, best_of_scorecard, promotion_candidate
 from ml.evaluation.leaderboard import COUNT_BASELINE
 
@@ -35,7 +38,7 @@ SUMMARY_METHOD = "grad_x_input"
 SUMMARY_TABLES: tuple[str, ...] = (
     "model_metrics", "leakage_guard", "quarantine_counts", "leaderboard", "event_type_attribution",
     "leakage_report", "simulator_truth", "counterfactual_effects", "ad_effects", "truth_scorecard",
-    "model_promotion",
+    "model_promotion", "intent_grounding",
 )
 #: How the headline names an interval that holds zero.
 SPANS_ZERO = "interval spans 0"
@@ -101,8 +104,11 @@ def headline_lines(tables: Mapping[str, pd.DataFrame | None], model: str | None)
     if effects is not None and model is not None:
         rows = effect_rows(effects, model, truth)
         with_truth = truth is not None
+        held = "estimator" in rows.columns and (rows["estimator"] == ABDUCTION_ESTIMATOR).any()
+        how = ("intent inferred from the full journey and held, the events removed (abduction)" if held
+               else "remove the events and re-predict")
         lines += [
-            "", f"What moves conversion ({model}, {HONEST_VARIANT} journeys): remove the events and re-predict",
+            "", f"What moves conversion ({model}, {HONEST_VARIANT} journeys): {how}",
             "  effect = p(convert) with the events - p(convert) without them, in probability points (pp), "
             "mean over the test journeys that hold them, 95% bootstrap interval",
             f"  {'events removed':<24} {'effect':>9}  {'95% interval':<16}" + (f"{'truth':>9}" if with_truth else ""),
@@ -114,6 +120,43 @@ def headline_lines(tables: Mapping[str, pd.DataFrame | None], model: str | None)
             lines.append("  no test journey holds the events: nothing to estimate")
     lines += experiment_lines(tables.get("ad_effects"), truth)
     lines += ranking_lines(tables.get("truth_scorecard"), model)
+    lines += intent_held_lines(tables.get("intent_grounding"), truth)
+    return lines
+
+
+def intent_held_lines(grounding: pd.DataFrame | None, truth: pd.DataFrame | None) -> list[str]:
+    """The latent-intent model's effects with intent held (intent_grounding), the strength of intent
+    they rest on and the assumption behind them; [] without that table."""
+    if grounding is None or grounding.empty:
+        return []
+    model = str(grounding["model"].iloc[0])
+    first = grounding.iloc[0]
+    rows = effect_rows(grounding, model, truth)
+    with_truth = truth is not None
+    if first["estimator"] == GROUNDED_ABDUCTION_ESTIMATOR:
+        strength = (f"strength of intent {first['intent_strength']:.2f} "
+                    f"[{first['intent_strength_low']:.2f}, {first['intent_strength_high']:.2f}], grounded by the holdout")
+    else:
+        strength = f"strength of intent {first['intent_strength']:.2f}, from the functional form alone (no holdout)"
+    lines = ["", f"What moves conversion with intent held ({model}, abduction: intent inferred from the full journey "
+                 f"and kept when the events are removed; {strength})",
+             f"  assumption: {first['assumption']}",
+             f"  {'events removed':<24} {'effect':>9}  {'95% interval':<16}" + (f"{'truth':>9}" if with_truth else "")]
+    for r in rows.itertuples():
+        true = f"{points(r.true_effect):>9}" if with_truth else ""
+        control = "  negative control" if getattr(r, "negative_control", False) else ""
+        lines.append(f"  {r.label:<24} {points(r.effect):>9}  {interval(r.ci_low, r.ci_high):<16}{true}{_flag(r)}{control}")
+    controls = grounding.loc[grounding["negative_control"].astype(bool), "intervention"].str.removeprefix(REMOVE_EVENT_PREFIX)
+    if len(controls):
+        away = negative_control_departures(grounding, controls)
+        verdict = ("near zero: no sign of misspecification" if away.empty else
+                   f"{', '.join(away['intervention'].str.removeprefix(REMOVE_EVENT_PREFIX))} away from zero: the model is "
+                   "misspecified here (more than one intent, intent that moves within the journey, or a confounder "
+                   "it cannot see), do not believe these effects")
+        lines.append(f"  Falsification (negative controls {', '.join(controls)}, known to do nothing): {verdict}")
+    else:
+        lines.append("  Falsification: no negative control named (IntentGroundingConfig.negative_controls), so nothing "
+                     "tests the assumption here")
     return lines
 
 
@@ -290,6 +333,8 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
         lines += ["", "Scored against the simulator's truth (best of each)"]
         for r in best_of_scorecard(scorecard).itertuples():
             lines.append(f"  {r.metric:<34} {r.value:+.3f}  {r.model} / {r.variant} / {r.method}")
+        lines.append("  (method: counterfactual = remove and re-predict, intent re-read from the edited journey; "
+                     "abduction = intent held; abduction_grounded = intent held, its strength fitted to the holdout)")
 
     if locations:
         lines += ["", "Outputs"] + [f"  {what + ':':<17} {where}" for what, where in locations]

@@ -352,6 +352,33 @@ class SessionsSimulation:
     # with intent drift only: per browsing event, session_key, position, intent (z1_t) [, intent_2 (z2_t)]
     intent_path: pd.DataFrame | None = None
 
+    def browsing_journeys(self, split_seed: int = 0, shares: tuple[float, float] = (0.7, 0.15)
+                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(sequences, labels) of the honest journeys straight from the simulation, for studies and
+        tests that need no warehouse: one journey per session (journey_id = session_key), its
+        browsing events in order (the events before any funnel event, which is what
+        fct_journey_sequences_no_funnel keeps of a session), with the store's attributes; labels
+        with converted and a split drawn per user (train/validation/test in ``shares``, seeded).
+        The columns are those ml.data.build_sequence_data reads, plus user_id and event_at."""
+        sessions = self.sessions
+        session_key = np.repeat(sessions["session_key"].to_numpy(dtype=object), sessions["n_events"].to_numpy())
+        rank = _rank_within(sessions["n_events"].to_numpy())
+        browsing = rank < np.repeat(sessions["n_browsing_events"].to_numpy(), sessions["n_events"].to_numpy())
+        events = self.events.assign(journey_id=session_key, position=rank + 1)[browsing]
+        events = events.merge(self.dimension_store, on="store_id", how="left")
+        gaps = events.groupby("journey_id", sort=False)["event_ts"].diff().dt.total_seconds().fillna(0.0)
+        sequences = events.assign(event_at=events["event_ts"], seconds_since_prev=gaps.to_numpy())
+        users = pd.unique(sessions["user_id"])
+        draw = np.random.default_rng(split_seed).random(len(users))
+        user_split = pd.Series(np.where(draw < shares[0], "train", np.where(draw < shares[0] + shares[1], "validation",
+                                                                             "test")), index=users)
+        labels = pd.DataFrame({"journey_id": sessions["session_key"].to_numpy(dtype=object),
+                               "user_id": sessions["user_id"].to_numpy(dtype=object),
+                               "converted": sessions["converted"].to_numpy(),
+                               "split": user_split.reindex(sessions["user_id"]).to_numpy()})
+        sequences = sequences.merge(labels[["journey_id", "split"]], on="journey_id")
+        return sequences.reset_index(drop=True), labels
+
 
 # ---------------------------------------------------------------- vocabulary
 # One code space for every event: the browsing events, then the funnel events.

@@ -45,6 +45,9 @@ BROWSING_EVENTS: tuple[BrowsingEvent, ...] = (
     BrowsingEvent("m_select_tab_orders", "navigation", -2.6, 0.10, -0.18),
     BrowsingEvent("m_select_tab_account", "navigation", -2.4, -0.20, 0.01),
 )
+#: Negative controls: browsing events that do nothing by construction (|beta| <= 0.01, never
+#: sponsored), which an estimator that holds intent fixed must find near zero.
+NEGATIVE_CONTROL_EVENTS: tuple[str, ...] = ("m_select_tab_explore", "m_select_tab_account")
 BROWSING_EVENT_NAMES: tuple[str, ...] = tuple(e.event for e in BROWSING_EVENTS)
 STORE_EVENT_TYPES: frozenset[str] = frozenset({"store_impression", "store_click", "store_page"})
 AD_EVENT_TYPES: frozenset[str] = frozenset({"store_impression", "store_click"})

@@ -114,6 +114,10 @@ def train_model(
     result = TrainResult(model=model)
     best_score, best_state, stale = -np.inf, None, 0
     started = time.perf_counter()
+    if not getattr(model, "trains_by_epochs", True):
+        _score_fitted(model, data, val_idx, result, emit)
+        result.train_seconds = time.perf_counter() - started
+        return result
     for epoch in range(1, config.epochs + 1):
         model.train()
         epoch_start = time.perf_counter()
@@ -178,3 +182,13 @@ def train_model(
     result.train_seconds = time.perf_counter() - started
     emit(f"best epoch {result.best_epoch} (val AUC {result.best_val_auc:.4f}), {result.train_seconds:.1f}s")
     return result
+
+
+def _score_fitted(model: SequenceModel, data: SequenceData, val_idx: np.ndarray, result: TrainResult, emit) -> None:
+    """A family fitted whole in its pre-training: one validation score, recorded as epoch 0."""
+    model.eval()
+    val = score_predictions(data.label[val_idx], predict_proba(model, data, "validation"))
+    result.history.append({"epoch": 0, "train_loss": float("nan"), "val_auc": val["auc"], "val_log_loss": val["log_loss"],
+                           "seconds": 0.0, "events_per_second": float("nan"), "n_journeys": 0, "n_events": 0})
+    result.best_epoch, result.best_val_auc = 0, val["auc"]
+    emit(f"fitted in pre-training (no supervised epochs): val AUC {val['auc']:.4f}, val log loss {val['log_loss']:.4f}")

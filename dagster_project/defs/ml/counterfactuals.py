@@ -6,8 +6,7 @@ import pandas as pd
 from dagster_project.defs.ml.training import ModelInputs
 from dagster_project.settings import OUTPUT_SCHEMA
 from dagster_project.warehouse import WAREHOUSE_POOL
-from ml.counterfactual import counterfactual_effects as estimate_effects
-from ml.counterfactual import default_interventions, sponsorship_effects
+from ml.counterfactual import model_effects
 from ml.data import HONEST_VARIANT
 
 
@@ -28,20 +27,18 @@ def build_counterfactuals(zoo: ModelInputs) -> dg.AssetsDefinition:
         """`remove_ad_events` and `remove_event:<event>` for every event: over the test journeys that
         hold the removed events, the mean of p(journey) - p(journey without them), with a bootstrap
         95% interval. `swap_ad_events` (and per event) re-predict with the ads shown as organic
-        cards instead — the estimand a randomized ad holdout measures."""
+        cards instead — the estimand a randomized ad holdout measures. `estimator` says how each
+        model was read: `remove_and_repredict` (the model reads the edited journey again, intent
+        included) or, for latent-intent models, `abduction` (intent inferred from the full journey
+        and held)."""
         tensors, sequences = zoo.by_variant(inputs, "tensors"), zoo.by_variant(inputs, "sequences")
         frames = []
         for trained in zoo.models(inputs):
             data, paths = tensors[trained.variant], sequences[trained.variant]
-            effects = estimate_effects(
-                trained.model, data, paths, default_interventions(paths),
-                split=config.split, n_boot=config.n_boot, seed=config.seed,
+            effects = model_effects(
+                trained.model, data, paths, split=config.split, n_boot=config.n_boot, seed=config.seed,
+                swaps=trained.variant == HONEST_VARIANT,  # the swaps feed the honest ad effects only
             )
-            if trained.variant == HONEST_VARIANT:  # the swap feeds the honest ad effects only
-                swaps = sponsorship_effects(
-                    trained.model, data, paths, split=config.split, n_boot=config.n_boot, seed=config.seed
-                )
-                effects = pd.concat([effects, swaps], ignore_index=True)
             frames.append(trained.keyed(effects))
         frame = pd.concat(frames, ignore_index=True)
         frame.insert(0, "run_id", context.run_id)

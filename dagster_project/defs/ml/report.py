@@ -27,8 +27,9 @@ SUMMARY_TABLES = ("model_metrics", "leaderboard", "leakage_report", "quarantine_
 TRUTH_TABLES = ("simulator_truth", "truth_scorecard")  # a simulated source's only
 
 
-def build_attribution_report(zoo: ModelInputs, with_truth: bool) -> dg.AssetsDefinition:
-    tables = (*FIGURE_TABLES, *SUMMARY_TABLES, *(TRUTH_TABLES if with_truth else ()))
+def build_attribution_report(zoo: ModelInputs, with_truth: bool, with_grounding: bool = False) -> dg.AssetsDefinition:
+    tables = (*FIGURE_TABLES, *SUMMARY_TABLES, *(TRUTH_TABLES if with_truth else ()),
+              *(("intent_grounding",) if with_grounding else ()))
 
     @dg.asset(
         pool=WAREHOUSE_POOL,

@@ -1,0 +1,48 @@
+"""One entry point for a model's counterfactual effects, read the way the model allows.
+
+Every family answers "remove and re-predict" (:func:`ml.counterfactual.counterfactual_effects`,
+:func:`ml.counterfactual.sponsorship_effects`); a latent-intent model answers by abduction instead
+(:func:`ml.counterfactual.abduction.abduction_effects`), holding the intent its full journey
+reveals. The ``estimator`` column says which.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ml.counterfactual.abduction import abduction_effects
+from ml.counterfactual.effects import counterfactual_effects
+from ml.counterfactual.experiment import sponsorship_effects
+from ml.counterfactual.interventions import default_interventions, intervention_mask
+from ml.data import SequenceData
+from ml.estimands import ABDUCTION_ESTIMATOR, REMOVE_AD_EVENTS, REPREDICT_ESTIMATOR, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
+from ml.models import SequenceModel
+from ml.models.latent_intent import LatentIntentClassifier
+
+
+def holds_intent(model: SequenceModel) -> bool:
+    """Whether the model separates intent from the events' effects (abduction applies)."""
+    return isinstance(model, LatentIntentClassifier)
+
+
+def swap_interventions(sequences: pd.DataFrame) -> list[str]:
+    """``swap_ad_events`` and ``swap_ad_events:<event>`` for every event ever sponsored in ``sequences``."""
+    sponsored = intervention_mask(sequences, REMOVE_AD_EVENTS)
+    return [SWAP_AD_EVENTS, *(f"{SWAP_AD_EVENT_PREFIX}{name}" for name in sorted(pd.unique(sequences.loc[sponsored, "event"].dropna())))]
+
+
+def model_effects(model: SequenceModel, data: SequenceData, sequences: pd.DataFrame, split: str = "test",
+                  n_boot: int = 200, seed: int = 0, swaps: bool = True) -> pd.DataFrame:
+    """``remove_ad_events`` and ``remove_event:<event>`` for every event (and with ``swaps`` the ad
+    swaps), over the ``split`` journeys each touches: COUNTERFACTUAL_COLUMNS plus ``estimator``."""
+    interventions = default_interventions(sequences)
+    if holds_intent(model):
+        in_split = sequences if split is None else sequences[sequences["split"].astype(str) == split]
+        wanted = interventions + (swap_interventions(in_split) if swaps else [])
+        frame = abduction_effects(model, data, wanted, split=split, n_boot=n_boot, seed=seed)
+        return frame.assign(estimator=ABDUCTION_ESTIMATOR)
+    frame = counterfactual_effects(model, data, sequences, interventions, split=split, n_boot=n_boot, seed=seed)
+    if swaps:
+        frame = pd.concat([frame, sponsorship_effects(model, data, sequences, split=split, n_boot=n_boot, seed=seed)],
+                          ignore_index=True)
+    return frame.assign(estimator=REPREDICT_ESTIMATOR)
