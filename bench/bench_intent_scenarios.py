@@ -3,18 +3,20 @@ latent-intent model's assumptions and under each violation of them (issue 18).
 
 For each scenario of ml.simulate.SCENARIOS (the default, and one switch that breaks an assumption
 each) and each simulator seed, at the default size (5,000 users) and holdout (10%), plus the
-default at holdouts of 1%, 5% and 20%:
+default at holdouts of 1%, 5% and 20%, and at 20,000 users (3 seeds):
 
 - the journeys straight from the simulation (SessionsSimulation.browsing_journeys: the browsing
   events of each session, which the no_funnel mart keeps), tensors as the graph builds them;
 - remove and re-predict with logreg_counts and gru4rec (trained as the graph trains them);
 - latent_intent: abduction with the strength of intent from the journeys alone, and grounded by
   the randomized holdout (the experiment's estimate and interval from ml.counterfactual.experiment_effect);
+- intent_known: the same head fitted and read with each journey's true intent (default scenario
+  only): the floor that sampling noise leaves at this size;
 - scored with ml.evaluation.truth_scorecard over the remove_event rows (never remove_ad_events):
   Spearman, Kendall, effect_error_share, sign_accuracy; the ad effect's relative error; whether
   the falsification check fires (a negative control away from zero).
 
-    python bench/bench_intent_scenarios.py                   # everything: 5 seeds, ~35 min on one core
+    python bench/bench_intent_scenarios.py                   # everything: 5 seeds, ~45 min on each of two cores with --part
     python bench/bench_intent_scenarios.py --quick           # 1 seed, default scenario, 2,000 users
     python bench/bench_intent_scenarios.py --part 0/2        # half the runs (two processes, one per core)
     python bench/bench_intent_scenarios.py --table           # the README table from the runs written so far
@@ -27,10 +29,12 @@ mean over seeds> baseline=<best remove-and-re-predict family, same runs> ratio=b
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import resource
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +60,8 @@ from ml.training import TrainConfig, train_model  # noqa: E402
 RESULTS = REPO_ROOT / "bench" / "results" / "intent_scenarios"
 SEEDS = (0, 1, 2, 3, 4)
 HOLDOUTS = (0.01, 0.05, 0.2)  # besides the default 0.1, for the default scenario
+LARGE = 20_000  # users: the default scenario again at four times the data, 3 seeds
+N_REFITS = 20  # the latent-intent intervals: head refits on resampled train journeys (as intent_grounding)
 OBSERVATIONAL = ("logreg_counts", "gru4rec")
 METRICS = ("spearman_counterfactual_vs_truth", "kendall_counterfactual_vs_truth", "effect_error_share", "sign_accuracy")
 
@@ -69,6 +75,7 @@ def runs(quick: bool) -> list[dict]:
         return [{"scenario": "default", "seed": 0, "holdout": 0.1, "n_users": 2000}]
     plan = [{"scenario": s, "seed": seed, "holdout": 0.1, "n_users": 5000} for s in SCENARIOS for seed in SEEDS]
     plan += [{"scenario": "default", "seed": seed, "holdout": h, "n_users": 5000} for h in HOLDOUTS for seed in SEEDS]
+    plan += [{"scenario": "default", "seed": seed, "holdout": 0.1, "n_users": LARGE} for seed in SEEDS[:3]]
     return plan
 
 
@@ -82,6 +89,25 @@ def experiment_journeys(sim) -> pd.DataFrame:
     s = sim.sessions
     return pd.DataFrame({"journey_id": s["session_key"], "user_id": s["user_id"], "arm": s["arm"],
                          "is_exposed": s["n_ad_slots"] > 0, "converted": s["converted"]})
+
+
+def intent_known(model, data, sequences, sim) -> pd.DataFrame:
+    """The reference no estimator can beat: the latent-intent head fitted and read with every
+    journey's true intent (the simulator's z) in place of the inferred one: what is left of its
+    error is the sampling noise of the per-event effects at this size."""
+    oracle = copy.deepcopy(model)
+    true = torch.as_tensor(sim.sessions.set_index("session_key")["intent"].reindex(data.journey_id).to_numpy(),
+                           dtype=torch.float32)[:, None]
+    inferred = oracle.journey_events
+
+    def journey_events(data, journeys, batch_size=1024):
+        events = inferred(data, journeys, batch_size)
+        return replace(events, mu=true[events.journeys], logvar=torch.full_like(true[events.journeys], -12.0))
+
+    oracle.journey_events = journey_events
+    oracle.fit_head(data, oracle.journey_events(data, data.indices("train")), steps=300)
+    return model_effects(oracle, data, sequences, split="test", swaps=False).assign(
+        model="intent_known", variant="no_funnel", estimator=ABDUCTION_ESTIMATOR)
 
 
 def one_run(run: dict) -> dict:
@@ -99,7 +125,8 @@ def one_run(run: dict) -> dict:
         train_model(model, data, TrainConfig(log_every=0), log=lambda _m: None)
         extra[f"test_auc__{family}"] = score_predictions(data.label[data.indices("test")],
                                                          predict_proba(model, data, "test"))["auc"]
-        effects = model_effects(model, data, sequences, split="test", swaps=False)
+        refits = N_REFITS if family == "latent_intent" else 0
+        effects = model_effects(model, data, sequences, split="test", swaps=False, n_refits=refits)
         frames.append(effects.assign(model=family, variant="no_funnel"))
         if family == "latent_intent":
             extra["intent_strength_fitted"] = float(model.intent_strength.detach().abs()[0])
@@ -109,10 +136,12 @@ def one_run(run: dict) -> dict:
                                                          (float(experiment["ci_low"]), float(experiment["ci_high"])))
             extra.update(intent_strength_grounded=grounding.intent_strength, at_boundary=grounding.at_boundary,
                          experiment_effect=float(experiment["effect"]))
-            effects = model_effects(grounded, data, sequences, split="test", swaps=False)
+            effects = model_effects(grounded, data, sequences, split="test", swaps=False, n_refits=refits)
             frames.append(effects.assign(model=family, variant="no_funnel", estimator=GROUNDED_ABDUCTION_ESTIMATOR))
             extra["falsification_fired__abduction_grounded"] = not negative_control_departures(
                 effects, NEGATIVE_CONTROL_EVENTS).empty
+            if run["scenario"] == "default":
+                frames.append(intent_known(model, data, sequences, sim))
     effects = pd.concat(frames, ignore_index=True)
     effects["method"] = effects["estimator"]
     card = truth_scorecard(None, effects, None, sim.truth)
@@ -131,24 +160,26 @@ def one_run(run: dict) -> dict:
 
 def table() -> tuple[str, float, float]:
     records = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("*.json"))]
-    rows = [{"scenario": r["scenario"], "holdout": r["holdout"], "seed": r["seed"], **s} for r in records for s in r["scores"]]
+    rows = [{"scenario": r["scenario"], "users": r["n_users"], "holdout": r["holdout"], "seed": r["seed"], **s}
+            for r in records for s in r["scores"]]
     frame = pd.DataFrame(rows)
-    summary = (frame.groupby(["scenario", "holdout", "estimator", "metric"])["value"]
+    summary = (frame.groupby(["scenario", "users", "holdout", "estimator", "metric"])["value"]
                .agg(mean="mean", sd="std", n="count").reset_index())
     summary["cell"] = [f"{m:.2f} ± {s:.2f}" if n > 1 else f"{m:.2f}" for m, s, n in
                        zip(summary["mean"], summary["sd"].fillna(0), summary["n"])]
-    wide = summary.pivot_table(index=["scenario", "holdout", "estimator"], columns="metric", values="cell",
+    wide = summary.pivot_table(index=["scenario", "users", "holdout", "estimator"], columns="metric", values="cell",
                                aggfunc="first").reset_index()
-    fired = pd.DataFrame([{"scenario": r["scenario"], "holdout": r["holdout"],
+    fired = pd.DataFrame([{"scenario": r["scenario"], "users": r["n_users"], "holdout": r["holdout"],
                            "abduction": r["falsification_fired__abduction"],
                            "grounded": r["falsification_fired__abduction_grounded"],
                            "strength_fitted": r["intent_strength_fitted"], "strength_grounded": r["intent_strength_grounded"]}
                           for r in records])
-    checks = fired.groupby(["scenario", "holdout"]).agg(
+    checks = fired.groupby(["scenario", "users", "holdout"]).agg(
         fired_abduction=("abduction", "mean"), fired_grounded=("grounded", "mean"),
         strength_fitted=("strength_fitted", "mean"), strength_grounded=("strength_grounded", "mean"), runs=("abduction", "size"),
     ).reset_index()
-    default = frame[(frame["scenario"] == "default") & (frame["holdout"] == 0.1) & (frame["metric"] == "effect_error_share")]
+    default = frame[(frame["scenario"] == "default") & (frame["users"] == frame["users"].min()) & (frame["holdout"] == 0.1)
+                    & (frame["metric"] == "effect_error_share")]
     mean_of = default.groupby("estimator")["value"].mean()
     value = float(mean_of.get(f"latent_intent/{ABDUCTION_ESTIMATOR}", np.nan))
     baseline = float(min(mean_of.get(f"{f}/remove_and_repredict", np.inf) for f in OBSERVATIONAL))

@@ -32,8 +32,8 @@ ESTIMATOR_ASSUMPTIONS: dict[str, str] = {
                          "both the events and conversion",
     ABDUCTION_ESTIMATOR: "intent is one latent number per journey, revealed by the events, fixed within the journey "
                          "and acting additively on the logit; its strength rests on that functional form alone",
-    GROUNDED_ABDUCTION_ESTIMATOR: "as abduction, with the strength of intent fitted so the model's ad effect matches "
-                                  "the randomized holdout's",
+    GROUNDED_ABDUCTION_ESTIMATOR: "as abduction, with the strength of intent fitted to the journeys and the "
+                                  "randomized holdout's ad effect together",
     EXPERIMENT_METHOD: "randomization: users assigned to the holdout independently of everything else",
 }
 #: The ad interventions whose estimates are scored against the truth of the same name.

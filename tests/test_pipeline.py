@@ -1,5 +1,6 @@
 """The whole graph on simulated data: real dbt on DuckDB, the GX guard, PyTorch, MLflow, outputs."""
 
+import dagster as dg
 import duckdb
 import mlflow
 import numpy as np
@@ -58,7 +59,11 @@ def test_run_succeeds_and_the_guard_passes(pipeline_run):
     docs = guard[0].metadata["data_docs"].value  # served by `journeylift dev`
     assert docs == f"{server_url('data_docs')}/index.html"
     assert (pipeline_run[0] / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").exists()
-    assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
+    # Every check passes, but for the warning a latent-intent model fitted on this run's 280 train
+    # journeys may earn: too few to hold its negative controls near zero (the check is right to say so).
+    failed = {c.check_name for c in checks if not c.passed}
+    assert failed <= {"negative_controls_near_zero"}, failed
+    assert all(c.severity == dg.AssetCheckSeverity.WARN for c in checks if c.check_name in failed)
 
 
 def test_output_tables_hold_the_contract_columns(pipeline_run):
@@ -234,3 +239,29 @@ def test_report_figures_and_summary(pipeline_run):
     assert "Leakage report" in text and "funnel_excluded_only" in text
     assert "Leakage guard (block): passed" in text
     assert str(outputs) in text
+
+
+def test_intent_held_effects_grounded_by_the_holdout(pipeline_run):
+    """The latent-intent model's effects with intent held, its strength grounded by the small run's
+    holdout: every intervention, the negative controls marked, the assumption named, and the
+    summary shows them beside the truth."""
+    home, result = pipeline_run
+    grounding = _table(home, "intent_grounding")
+    effects = _table(home, "counterfactual_effects")
+    assert set(grounding["estimator"]) == {"abduction_grounded"}
+    assert set(effects.loc[effects["model"] == "latent_intent", "estimator"]) == {"abduction"}
+    assert set(effects.loc[effects["model"] != "latent_intent", "estimator"]) == {"remove_and_repredict"}
+    assert {"remove_ad_events", "swap_ad_events", "remove_event:m_card_view"} <= set(grounding["intervention"])
+    controls = grounding.loc[grounding["negative_control"], "intervention"]
+    assert set(controls) == {"remove_event:m_select_tab_explore", "remove_event:m_select_tab_account"}
+    first = grounding.iloc[0]
+    assert first["intent_strength_low"] <= first["intent_strength"] <= first["intent_strength_high"]
+    assert "randomized holdout" in first["assumption"]
+    checks = {e.event_specific_data.check_name for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"}
+    assert "negative_controls_near_zero" in checks
+    assert (home / "outputs" / "intent_grounding.png").stat().st_size > 10_000
+    text = summary_of(home)
+    assert "with intent held" in text and "Falsification (negative controls" in text
+    scorecard = _table(home, "truth_scorecard")
+    assert {"abduction", "abduction_grounded", "counterfactual"} <= set(scorecard["method"])
+    assert {"kendall_counterfactual_vs_truth", "effect_error_share", "sign_accuracy"} <= set(scorecard["metric"])

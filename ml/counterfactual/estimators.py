@@ -32,14 +32,17 @@ def swap_interventions(sequences: pd.DataFrame) -> list[str]:
 
 
 def model_effects(model: SequenceModel, data: SequenceData, sequences: pd.DataFrame, split: str = "test",
-                  n_boot: int = 200, seed: int = 0, swaps: bool = True) -> pd.DataFrame:
+                  n_boot: int = 200, seed: int = 0, swaps: bool = True, n_refits: int = 0) -> pd.DataFrame:
     """``remove_ad_events`` and ``remove_event:<event>`` for every event (and with ``swaps`` the ad
-    swaps), over the ``split`` journeys each touches: COUNTERFACTUAL_COLUMNS plus ``estimator``."""
+    swaps), over the ``split`` journeys each touches: COUNTERFACTUAL_COLUMNS plus ``estimator``.
+    ``n_refits`` > 0 widens a latent-intent model's intervals by its own fitting uncertainty
+    (:func:`ml.counterfactual.abduction.abduction_effects`); the other families' intervals
+    resample journeys with the model held fixed."""
     interventions = default_interventions(sequences)
     if holds_intent(model):
         in_split = sequences if split is None else sequences[sequences["split"].astype(str) == split]
         wanted = interventions + (swap_interventions(in_split) if swaps else [])
-        frame = abduction_effects(model, data, wanted, split=split, n_boot=n_boot, seed=seed)
+        frame = abduction_effects(model, data, wanted, split=split, n_boot=n_boot, seed=seed, n_refits=n_refits)
         return frame.assign(estimator=ABDUCTION_ESTIMATOR)
     frame = counterfactual_effects(model, data, sequences, interventions, split=split, n_boot=n_boot, seed=seed)
     if swaps:

@@ -86,6 +86,20 @@ class JourneyEvents:
     mu: torch.Tensor  # [J, k]
     logvar: torch.Tensor  # [J, k]
 
+    def take(self, positions: np.ndarray) -> "JourneyEvents":
+        """The journeys at ``positions`` (indices into ``journeys``, repeats allowed: a bootstrap
+        resample), their events in order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        lengths = np.bincount(self.journey_of_event, minlength=len(self.journeys))
+        starts = np.cumsum(lengths) - lengths
+        taken = lengths[positions]
+        flat = np.repeat(starts[positions] - (np.cumsum(taken) - taken), taken) + np.arange(int(taken.sum()))
+        return JourneyEvents(
+            journeys=self.journeys[positions], journey_of_event=np.repeat(np.arange(len(positions)), taken),
+            rows=self.rows[flat], event_embedding=self.event_embedding[flat], sponsored=self.sponsored[flat],
+            mu=self.mu[positions], logvar=self.logvar[positions],
+        )
+
     def positions(self, kept: np.ndarray) -> torch.Tensor:
         """1-based rank of each event among the kept events of its journey."""
         kept_so_far = np.cumsum(kept)

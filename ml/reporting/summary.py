@@ -135,7 +135,8 @@ def intent_held_lines(grounding: pd.DataFrame | None, truth: pd.DataFrame | None
     with_truth = truth is not None
     if first["estimator"] == GROUNDED_ABDUCTION_ESTIMATOR:
         strength = (f"strength of intent {first['intent_strength']:.2f} "
-                    f"[{first['intent_strength_low']:.2f}, {first['intent_strength_high']:.2f}], grounded by the holdout")
+                    f"[{first['intent_strength_low']:.2f}, {first['intent_strength_high']:.2f}], fitted to the journeys "
+                    "and the holdout")
     else:
         strength = f"strength of intent {first['intent_strength']:.2f}, from the functional form alone (no holdout)"
     lines = ["", f"What moves conversion with intent held ({model}, abduction: intent inferred from the full journey "
@@ -152,7 +153,7 @@ def intent_held_lines(grounding: pd.DataFrame | None, truth: pd.DataFrame | None
         verdict = ("near zero: no sign of misspecification" if away.empty else
                    f"{', '.join(away['intervention'].str.removeprefix(REMOVE_EVENT_PREFIX))} away from zero: the model is "
                    "misspecified here (more than one intent, intent that moves within the journey, or a confounder "
-                   "it cannot see), do not believe these effects")
+                   "it cannot see) or fitted on too few journeys; do not believe these effects")
         lines.append(f"  Falsification (negative controls {', '.join(controls)}, known to do nothing): {verdict}")
     else:
         lines.append("  Falsification: no negative control named (IntentGroundingConfig.negative_controls), so nothing "

@@ -31,10 +31,13 @@ NO_HOLDOUT_NOTE = ("no randomized holdout: the strength of intent, and so every 
 
 
 class IntentGroundingConfig(dg.Config):
-    """Bootstrap size and seed of the 95% intervals, the split the effects average over, and the
-    negative controls: events known to do nothing (empty: the source's own, the simulator's
-    inert navigation tabs; none for real data unless named here)."""
+    """The 95% intervals: `n_refits` refits of the head on resampled train journeys, each averaged
+    over resampled test journeys (so a rare event's interval carries the fit's uncertainty), and
+    their seed; the split the effects average over; the negative controls: events known to do
+    nothing (empty: the source's own, the simulator's inert navigation tabs; none for real data
+    unless named here)."""
 
+    n_refits: int = 20
     n_boot: int = 200
     seed: int = 0
     split: str = "test"
@@ -87,8 +90,8 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
             strength = (grounding.intent_strength, grounding.intent_strength_low, grounding.intent_strength_high)
             context.log.info(
                 f"intent strength: {grounding.intent_strength:.3f} (95% interval {grounding.intent_strength_low:.3f} "
-                f"to {grounding.intent_strength_high:.3f}) grounded by the holdout's ad effect "
-                f"{100 * row['effect']:+.1f} points; {grounding.intent_strength_fitted:.3f} from the journeys alone")
+                f"to {grounding.intent_strength_high:.3f}) from the journeys and the holdout's ad effect "
+                f"{100 * row['effect']:+.1f} points together; {grounding.intent_strength_fitted:.3f} from the journeys alone")
             metadata = {
                 "intent_strength": round(grounding.intent_strength, 3),
                 "intent_strength_interval": f"{grounding.intent_strength_low:.3f} to {grounding.intent_strength_high:.3f}",
@@ -106,7 +109,8 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
             strength = (fitted, float("nan"), float("nan"))
             context.log.warning(NO_HOLDOUT_NOTE)
             metadata = {"warning": NO_HOLDOUT_NOTE, "intent_strength_fitted": round(fitted, 3)}
-        effects = model_effects(model, data, sequences, split=config.split, n_boot=config.n_boot, seed=config.seed)
+        effects = model_effects(model, data, sequences, split=config.split, n_boot=config.n_boot, seed=config.seed,
+                                n_refits=config.n_refits)
         controls = config.negative_controls or source_controls
         table = latent_intent.keyed(effects.assign(estimator=estimator))
         table["intent_strength"], table["intent_strength_low"], table["intent_strength_high"] = strength
@@ -120,9 +124,9 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
     @dg.asset_check(asset=GROUNDING_KEY, pool=WAREHOUSE_POOL, name="negative_controls_near_zero")
     def negative_controls_near_zero(intent_grounding: pd.DataFrame) -> dg.AssetCheckResult:
         """Falsification: an event known to do nothing must come out near zero when intent is held.
-        Warns (the model is misspecified: intent has more than one dimension, changes within the
-        journey, or acts through the events) when a negative control's effect lies more than one
-        probability point from zero with an interval that excludes zero."""
+        Warns when a negative control's whole 95% interval lies more than one probability point
+        from zero: the model is misspecified (intent has more than one dimension, changes within
+        the journey, or a confounder it cannot see acts) or fitted on too few journeys."""
         controls = intent_grounding[intent_grounding["negative_control"]]
         failures = negative_control_departures(intent_grounding, controls["intervention"].str.split(":", n=1).str[1])
         return dg.AssetCheckResult(
@@ -130,7 +134,7 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
             severity=dg.AssetCheckSeverity.WARN,
             description=None if failures.empty else (
                 f"{len(failures)} negative control(s) away from zero: the latent-intent model's assumptions do not "
-                "hold here, so its effects are not to be believed"),
+                "hold here or its fit is too poor, so its effects are not to be believed"),
             metadata={
                 "tolerance_points": 100 * NEGATIVE_CONTROL_TOLERANCE,
                 "controls": dg.MetadataValue.md(
