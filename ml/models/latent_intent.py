@@ -298,8 +298,10 @@ class LatentIntentClassifier(SequenceModel):
 
     # -- the SequenceModel contract ---------------------------------------------------------
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The posterior mean of intent [B, k] (what the embeddings table shows)."""
-        return self.posterior(x, mask)[0]
+        """What the head reads [B, 2k + 1]: the posterior mean and log variance of intent from the
+        journey's own events, and the events' summed terms sum_t h_t."""
+        terms = self.parts(x, mask)
+        return torch.cat([terms.mu, terms.logvar, terms.event_logit.unsqueeze(-1)], dim=-1)
 
     def forward_from_embeddings(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         terms = self.parts(x, mask)

@@ -31,7 +31,7 @@ from ml.estimands import (
 )
 from ml.counterfactual.abduction import negative_control_departures
 from ml.evaluation import best_honest_model, best_of_scorecard, promotion_candidate
-from ml.evaluation.leaderboard import COUNT_BASELINE
+from ml.evaluation.leaderboard import COUNT_BASELINE, scores_journeys
 
 SUMMARY_METHOD = "grad_x_input"
 #: The tables :func:`summary_text` reads, when they exist.
@@ -226,7 +226,7 @@ def registration_lines(board: pd.DataFrame, guard_passed: bool, promotion: pd.Da
         lines = [f"Registered in MLflow: {registered['model'].iloc[0]} ({HONEST_VARIANT}){version}, by the promotion rule: "
                  f"the honest sequence model with the best validation AUC, registered only when it beats "
                  f"{COUNT_BASELINE} on test AUC with the leakage guard passed"]
-        honest = board[board["variant"] == HONEST_VARIANT]
+        honest = board[(board["variant"] == HONEST_VARIANT) & board["model"].map(scores_journeys).astype(bool)]
         top = honest.sort_values("test_auc", ascending=False, kind="stable").iloc[0]
         if top["model"] != registered["model"].iloc[0]:
             lines.append(f"  ({top['model']} has the higher test AUC, {top['test_auc']:.3f}: the rule chooses on "

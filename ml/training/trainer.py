@@ -98,6 +98,7 @@ def train_model(
     )
     # Self-supervised pre-training first: wrapping in DDP then broadcasts rank 0's weights,
     # so every rank starts the supervised phase from the same point.
+    pretrain_started = time.perf_counter()
     model.pretrain(data, train_idx, config, emit)
     step_fn = wrap_training_step(model, dist_context, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -115,8 +116,7 @@ def train_model(
     best_score, best_state, stale = -np.inf, None, 0
     started = time.perf_counter()
     if not getattr(model, "trains_by_epochs", True):
-        _score_fitted(model, data, val_idx, result, emit)
-        result.train_seconds = time.perf_counter() - started
+        _score_fitted(model, data, train_idx, val_idx, result, time.perf_counter() - pretrain_started, emit)
         return result
     for epoch in range(1, config.epochs + 1):
         model.train()
@@ -184,11 +184,16 @@ def train_model(
     return result
 
 
-def _score_fitted(model: SequenceModel, data: SequenceData, val_idx: np.ndarray, result: TrainResult, emit) -> None:
-    """A family fitted whole in its pre-training: one validation score, recorded as epoch 0."""
+def _score_fitted(model: SequenceModel, data: SequenceData, train_idx: np.ndarray, val_idx: np.ndarray,
+                  result: TrainResult, seconds: float, emit) -> None:
+    """A family fitted whole in its pre-training: one validation score, recorded as epoch 0, with
+    the fit's seconds and the train events per second of it."""
     model.eval()
     val = score_predictions(data.label[val_idx], predict_proba(model, data, "validation"))
+    n_events = int(data.lengths[train_idx].sum())
     result.history.append({"epoch": 0, "train_loss": float("nan"), "val_auc": val["auc"], "val_log_loss": val["log_loss"],
-                           "seconds": 0.0, "events_per_second": float("nan"), "n_journeys": 0, "n_events": 0})
-    result.best_epoch, result.best_val_auc = 0, val["auc"]
-    emit(f"fitted in pre-training (no supervised epochs): val AUC {val['auc']:.4f}, val log loss {val['log_loss']:.4f}")
+                           "seconds": seconds, "events_per_second": n_events / max(seconds, 1e-9),
+                           "n_journeys": len(train_idx), "n_events": n_events})
+    result.best_epoch, result.best_val_auc, result.train_seconds = 0, val["auc"], seconds
+    emit(f"fitted in pre-training (no supervised epochs) in {seconds:.1f}s: val AUC {val['auc']:.4f}, "
+         f"val log loss {val['log_loss']:.4f}")
