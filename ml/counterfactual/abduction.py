@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from scipy.interpolate import CubicSpline, PchipInterpolator
 from torch.nn import functional as F
 
 from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, effect_row
@@ -182,10 +183,11 @@ def ground_intent_strength(model: LatentIntentClassifier, data: SequenceData, ex
     curve = pd.DataFrame(rows)
     # Both data sources' log likelihood of gamma, on a fine grid between the refits: the journeys'
     # (N train journeys x mean log loss) and the experiment's (its estimate ~ N(model swap effect, se^2)).
+    # (A cubic spline through the refits' log losses: a straight-line one has its minimum at a refit.)
     fine = np.linspace(strengths[0], strengths[-1], 30 * (len(strengths) - 1) + 1)
-    journeys_nll = len(train.journeys) * np.interp(fine, strengths, curve["train_log_loss"].to_numpy())
+    journeys_nll = len(train.journeys) * CubicSpline(strengths, curve["train_log_loss"].to_numpy())(fine)
     se = max((experiment_ci[1] - experiment_ci[0]) / (2 * 1.959964), 1e-9)
-    swap = np.interp(fine, strengths, curve["model_swap_effect"].to_numpy())
+    swap = PchipInterpolator(strengths, curve["model_swap_effect"].to_numpy())(fine)
     objective = journeys_nll + 0.5 * ((swap - experiment_effect) / se) ** 2
     curve["journeys_nll"] = len(train.journeys) * curve["train_log_loss"]
     curve["experiment_nll"] = 0.5 * ((curve["model_swap_effect"] - experiment_effect) / se) ** 2

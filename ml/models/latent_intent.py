@@ -15,8 +15,9 @@ last event (so the length is modelled too),
 Conversion head (additive on the logit scale):
     logit(u, journey) = c + gamma . u + sum_t h_t,
     h_t = (v . E[event_t] + is_sponsored_t * s . E[event_t]) * w[position_t],
-E the shared event embedding, w a learned positive weight per position (1..max_len, the rank of
-the event in the journey the model sees). The head sees the events only through h, so editing
+E the shared event embedding, w a positive weight of the event's rank in the journey the model
+sees, log w piecewise linear in log(position) between knots at 1, 2, 4, ..., max_len (smooth: a
+free weight per position overfits the rare late positions). The head sees the events only through h, so editing
 the events moves the logit by exactly the edited h terms when u is held (abduction,
 :mod:`ml.counterfactual.abduction`); gamma is "the strength of intent", which the randomized ad
 holdout can ground (``ml.counterfactual.abduction.ground_intent_strength``).
@@ -31,8 +32,8 @@ Fitting (:meth:`pretrain`; the trainer's supervised epochs are skipped, ``trains
 1. the events' model (embeddings, encoder, decoder) by the ELBO alone, the transition logits
    starting at the Markov chain's, with free bits on the KL, sum_k max(free_bits, KL_k), so the
    latent is used. The labels never reach the encoder: u is intent as behaviour reveals it, not a
-   summary of whatever in the journey predicts conversion (which would let g(u) take over the
-   events' effects).
+   summary of whatever in the journey predicts conversion (which would let gamma . u take over
+   the events' effects).
 2. the user's share of intent rho (:func:`fit_user_share`): a user's journeys share part of
    their intent, so the head and the abduction read each journey's intent from its own events
    and, leave-one-out, its user's other journeys (:func:`pooled_posterior`). Those other journeys

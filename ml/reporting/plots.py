@@ -254,7 +254,8 @@ def literature_comparison_figure(comparison: pd.DataFrame, title: str) -> plt.Fi
 def grounding_figure(curve: pd.DataFrame, experiment: pd.Series, grounded_strength: float, fitted_strength: float,
                      title: str) -> plt.Figure:
     """The model's ad (swap) effect, intent held, as the strength of intent varies, against the
-    randomized holdout's estimate and interval: where they meet is the grounded strength.
+    randomized holdout's estimate and interval; the strength fitted to the journeys alone and the
+    one fitted to the journeys and the holdout together.
 
     curve:      intent_strength, model_swap_effect (ml.counterfactual.Grounding.curve)
     experiment: effect, ci_low, ci_high of the holdout
@@ -265,8 +266,9 @@ def grounding_figure(curve: pd.DataFrame, experiment: pd.Series, grounded_streng
     ax.axhspan(100 * experiment["ci_low"], 100 * experiment["ci_high"], color="tab:orange", alpha=0.2,
                label="randomized holdout, 95% interval")
     ax.axhline(100 * experiment["effect"], color="tab:orange", lw=1.5)
-    ax.axvline(grounded_strength, color="black", lw=1.5, label=f"grounded strength {grounded_strength:.2f}")
-    ax.axvline(fitted_strength, color="grey", lw=1, ls="--", label=f"fitted from journeys alone {fitted_strength:.2f}")
+    ax.axvline(grounded_strength, color="black", lw=1.5,
+               label=f"fitted to the journeys and the holdout: {grounded_strength:.2f}")
+    ax.axvline(fitted_strength, color="grey", lw=1, ls="--", label=f"fitted to the journeys alone: {fitted_strength:.2f}")
     ax.set_xlabel("strength of intent in the conversion logit (gamma, per sd of latent intent)")
     ax.set_ylabel("ad effect on p(convert), probability points")
     ax.set_title(title)

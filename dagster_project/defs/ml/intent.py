@@ -100,7 +100,7 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
                 "curve": dg.MetadataValue.md(grounding.curve.round(4).to_markdown(index=False)),
                 "figure": save_figure(grounding_figure(grounding.curve, row, grounding.intent_strength,
                                                        grounding.intent_strength_fitted,
-                                                       "Grounding the strength of intent in the randomized holdout"),
+                                                       "The strength of intent: the journeys and the randomized holdout"),
                                       "intent_grounding.png").metadata,
             }
         else:
