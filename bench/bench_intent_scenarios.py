@@ -16,12 +16,13 @@ default at holdouts of 1%, 5% and 20%, and at 20,000 users (3 seeds):
   Spearman, Kendall, effect_error_share, sign_accuracy; the ad effect's relative error; whether
   the falsification check fires (a negative control away from zero).
 
-    python bench/bench_intent_scenarios.py                   # everything: 5 seeds, ~45 min on each of two cores with --part
+    python bench/bench_intent_scenarios.py                   # everything: one run per core, ~35 min on 2 cores
     python bench/bench_intent_scenarios.py --quick           # 1 seed, default scenario, 2,000 users
-    python bench/bench_intent_scenarios.py --part 0/2        # half the runs (two processes, one per core)
+    python bench/bench_intent_scenarios.py --part 0/2        # every other run (to split across machines)
     python bench/bench_intent_scenarios.py --table           # the README table from the runs written so far
 
-Each run is one JSON file under bench/results/intent_scenarios/ (so runs can be split and resumed).
+Each run is one JSON file under bench/results/intent_scenarios/ (so runs can be split and resumed:
+a run whose file exists is not run again; delete the folder to start over).
 The last line: BENCH intent_scenarios effect_error_share=<latent_intent abduction, default,
 mean over seeds> baseline=<best remove-and-re-predict family, same runs> ratio=baseline/value.
 """
@@ -31,9 +32,11 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import resource
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -192,20 +195,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--part", default="0/1", help="i/n: run every n-th run starting at i")
     parser.add_argument("--table", action="store_true", help="only print the table of the runs written so far")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="runs side by side (default: one per core)")
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     if not args.table:
         index, parts = map(int, args.part.split("/"))
-        for number, run in enumerate(runs(args.quick)):
-            target = RESULTS / f"{run_name(run)}.json"
-            if number % parts != index or target.exists():
-                continue
-            result = one_run(run)
-            target.write_text(json.dumps(result, default=float))
-            log(f"{run_name(run)}: {result['seconds']:.0f}s")
+        pending = [run for number, run in enumerate(runs(args.quick))
+                   if number % parts == index and not (RESULTS / f"{run_name(run)}.json").exists()]
+        # One torch thread per run, one run per core.
+        with ProcessPoolExecutor(max_workers=max(1, min(args.jobs, len(pending) or 1))) as pool:
+            for run, result in zip(pending, pool.map(one_run, pending)):
+                (RESULTS / f"{run_name(run)}.json").write_text(json.dumps(result, default=float))
+                log(f"{run_name(run)}: {result['seconds']:.0f}s")
     text, value, baseline = table()
     print(text)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
     print(f"BENCH intent_scenarios effect_error_share={value:.3f} baseline={baseline:.3f} "
           f"ratio={baseline / value:.2f} peak_mib={peak:.0f}")
 
