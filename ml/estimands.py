@@ -36,5 +36,17 @@ ESTIMATOR_ASSUMPTIONS: dict[str, str] = {
                                   "randomized holdout's ad effect together",
     EXPERIMENT_METHOD: "randomization: users assigned to the holdout independently of everything else",
 }
+#: What an attribution method's numbers rest on (every method that is not an estimator above).
+ATTRIBUTION_ASSUMPTION = ("a share of the prediction given to each event (by the model's gradients or attention, or "
+                          "by a rule): an association with conversion, not an effect of the events")
+
+
+def assumption_of(method: str) -> str:
+    """The assumption behind a method's or estimator's numbers (the scorecard's ``method``)."""
+    if method == COUNTERFACTUAL_METHOD:
+        return ESTIMATOR_ASSUMPTIONS[REPREDICT_ESTIMATOR]
+    return ESTIMATOR_ASSUMPTIONS.get(method, ATTRIBUTION_ASSUMPTION)
+
+
 #: The ad interventions whose estimates are scored against the truth of the same name.
 AD_INTERVENTIONS: tuple[str, ...] = (REMOVE_AD_EVENTS, AD_EXPERIMENT_EXPOSED)

@@ -62,7 +62,11 @@ def test_lift_and_counterfactual_rankings(truth):
         }
     )
     table = truth_scorecard(events, effects, None, truth)
-    assert list(table.columns) == SCORECARD_COLUMNS
+    assert list(table.columns) == [*SCORECARD_COLUMNS, "assumption"]
+    # Every number says what it rests on: an attribution share is an association, a counterfactual re-reads intent.
+    assumptions = table.set_index("method")["assumption"]
+    assert "not an effect" in assumptions["grad_x_input"].iloc[0]
+    assert "re-reads intent" in assumptions["counterfactual"].iloc[0]
     got = scores(table)
     assert got["lstm", "grad_x_input", "spearman_lift_vs_truth"] == pytest.approx(1.0)
     assert got["lstm", "attention", "spearman_lift_vs_truth"] == pytest.approx(-1.0)

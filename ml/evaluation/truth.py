@@ -62,6 +62,7 @@ from ml.estimands import (
     EXPERIMENT_MODEL,
     REMOVE_EVENT_PREFIX,
     REPREDICT_ESTIMATOR,
+    assumption_of,
 )
 
 SCORECARD_COLUMNS = ["model", "variant", "method", "metric", "value"]
@@ -177,7 +178,8 @@ def truth_scorecard(
     position_column: str = "mean_converted",
     min_points: int = 3,
 ) -> pd.DataFrame:
-    """The ``truth_scorecard`` table: model, variant, method, metric, value (see the module docstring).
+    """The ``truth_scorecard`` table: model, variant, method, metric, value, and the assumption the
+    method's numbers rest on (``ml.estimands.assumption_of``; see the module docstring).
 
     Any input left out (None or empty) skips its metrics; position metrics
     need ``position_weights`` too.
@@ -228,7 +230,8 @@ def truth_scorecard(
             ),
         )
 
-    return pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    scorecard = pd.DataFrame(rows, columns=SCORECARD_COLUMNS)
+    return scorecard.assign(assumption=scorecard["method"].map(assumption_of))
 
 
 def best_of_scorecard(scorecard: pd.DataFrame) -> pd.DataFrame:

@@ -23,10 +23,13 @@ from ml.estimands import (
     ABDUCTION_ESTIMATOR,
     AD_EXPERIMENT_EXPOSED,
     COUNTERFACTUAL_METHOD,
+    ESTIMATOR_ASSUMPTIONS,
+    EXPERIMENT_METHOD,
     EXPERIMENT_MODEL,
     GROUNDED_ABDUCTION_ESTIMATOR,
     REMOVE_AD_EVENTS,
     REMOVE_EVENT_PREFIX,
+    REPREDICT_ESTIMATOR,
     SWAP_AD_EVENTS,
 )
 from ml.counterfactual.abduction import negative_control_departures
@@ -107,8 +110,10 @@ def headline_lines(tables: Mapping[str, pd.DataFrame | None], model: str | None)
         held = "estimator" in rows.columns and (rows["estimator"] == ABDUCTION_ESTIMATOR).any()
         how = ("intent inferred from the full journey and held, the events removed (abduction)" if held
                else "remove the events and re-predict")
+        estimator = ABDUCTION_ESTIMATOR if held else REPREDICT_ESTIMATOR
         lines += [
             "", f"What moves conversion ({model}, {HONEST_VARIANT} journeys): {how}",
+            f"  assumption: {ESTIMATOR_ASSUMPTIONS[estimator]}",
             "  effect = p(convert) with the events - p(convert) without them, in probability points (pp), "
             "mean over the test journeys that hold them, 95% bootstrap interval",
             f"  {'events removed':<24} {'effect':>9}  {'95% interval':<16}" + (f"{'truth':>9}" if with_truth else ""),
@@ -185,7 +190,7 @@ def experiment_lines(ad_effects: pd.DataFrame | None, truth: pd.DataFrame | None
     if spans_zero(r["ci_low"], r["ci_high"]):
         lines.append(f"    {SPANS_ZERO}: this holdout is too small to tell the ad effect from none; "
                      "read the model-based ad effects with that in mind")
-    return lines
+    return lines + [f"    assumption: {ESTIMATOR_ASSUMPTIONS[EXPERIMENT_METHOD]}"]
 
 
 def ranking_lines(scorecard: pd.DataFrame | None, model: str | None) -> list[str]:
@@ -335,7 +340,8 @@ def summary_text(tables: Mapping[str, pd.DataFrame | None], locations: Sequence[
         for r in best_of_scorecard(scorecard).itertuples():
             lines.append(f"  {r.metric:<34} {r.value:+.3f}  {r.model} / {r.variant} / {r.method}")
         lines.append("  (method: counterfactual = remove and re-predict, intent re-read from the edited journey; "
-                     "abduction = intent held; abduction_grounded = intent held, its strength fitted to the holdout)")
+                     "abduction = intent held; abduction_grounded = intent held, its strength fitted to the holdout; "
+                     "the others attribute a share of the prediction. truth_scorecard.assumption says what each rests on)")
 
     if locations:
         lines += ["", "Outputs"] + [f"  {what + ':':<17} {where}" for what, where in locations]
