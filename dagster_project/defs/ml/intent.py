@@ -9,8 +9,8 @@ from dagster_project.defs.dbt.assets import dbt_model_key, sequences_model
 from dagster_project.defs.ml.figures import save_figure
 from dagster_project.defs.ml.training import model_key, tensors_key
 from dagster_project.settings import OUTPUT_SCHEMA, Source
-from ml.contract import SESSIONS
 from dagster_project.warehouse import WAREHOUSE_POOL
+from ml.contract import SESSIONS
 from ml.counterfactual import (
     AD_EXPERIMENT_EXPOSED,
     EXPERIMENT_MODEL,
@@ -20,11 +20,12 @@ from ml.counterfactual import (
     negative_control_departures,
 )
 from ml.data import HONEST_VARIANT, SequenceData
-from ml.estimands import ABDUCTION_ESTIMATOR, ESTIMATOR_ASSUMPTIONS, GROUNDED_ABDUCTION_ESTIMATOR
+from ml.estimands import ABDUCTION_ESTIMATOR, ESTIMATOR_ASSUMPTIONS, GROUNDED_ABDUCTION_ESTIMATOR, REMOVE_EVENT_PREFIX
+from ml.models import LatentIntentClassifier
 from ml.reporting import grounding_figure
 from ml.training import TrainedModel
 
-LATENT_INTENT = "latent_intent"
+LATENT_INTENT = LatentIntentClassifier.name  # the family's registered name
 GROUNDING_KEY = dg.AssetKey([OUTPUT_SCHEMA, "intent_grounding"])
 NO_HOLDOUT_NOTE = ("no randomized holdout: the strength of intent, and so every effect below, rests on the "
                    "latent-intent model's functional form alone")
@@ -114,7 +115,7 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
         controls = config.negative_controls or source_controls
         table = latent_intent.keyed(effects.assign(estimator=estimator))
         table["intent_strength"], table["intent_strength_low"], table["intent_strength_high"] = strength
-        table["negative_control"] = table["intervention"].isin([f"remove_event:{event}" for event in controls])
+        table["negative_control"] = table["intervention"].isin([f"{REMOVE_EVENT_PREFIX}{event}" for event in controls])
         table["assumption"] = ESTIMATOR_ASSUMPTIONS[estimator]
         table.insert(0, "run_id", context.run_id)
         metadata["assumption"] = ESTIMATOR_ASSUMPTIONS[estimator]
@@ -128,7 +129,7 @@ def build_intent_grounding(source: Source) -> tuple[dg.AssetsDefinition, dg.Asse
         from zero: the model is misspecified (intent has more than one dimension, changes within
         the journey, or a confounder it cannot see acts) or fitted on too few journeys."""
         controls = intent_grounding[intent_grounding["negative_control"]]
-        failures = negative_control_departures(intent_grounding, controls["intervention"].str.split(":", n=1).str[1])
+        failures = negative_control_departures(intent_grounding, controls["intervention"].str.removeprefix(REMOVE_EVENT_PREFIX))
         return dg.AssetCheckResult(
             passed=failures.empty,
             severity=dg.AssetCheckSeverity.WARN,
