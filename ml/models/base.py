@@ -29,6 +29,14 @@ class FeatureEmbedding(nn.Module):
         return torch.cat([*parts, numeric], dim=-1)
 
 
+def last_real_step(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """outputs[b, t_b] [B, H] at each journey's last real event t_b (right padding), zeros for a
+    journey with no events: what a model that reads only backwards knows after the whole journey."""
+    lengths = mask.sum(dim=1)
+    last = outputs[torch.arange(outputs.shape[0], device=outputs.device), (lengths - 1).clamp(min=0)]
+    return torch.where((lengths > 0).unsqueeze(-1), last, torch.zeros_like(last))
+
+
 class SequenceModel(nn.Module, ABC):
     """Abstract sequence classifier: journey -> conversion logit.
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ml.data import FeatureSpec
-from ml.models.base import SequenceModel
+from ml.models.base import SequenceModel, last_real_step
 from ml.models.registry import register
 
 
@@ -55,7 +55,4 @@ class GRU4RecClassifier(SequenceModel):
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         outputs, _ = self.gru(self.input_dropout(x))
-        lengths = mask.sum(dim=1)
-        last = (lengths - 1).clamp(min=0)
-        h_last = outputs[torch.arange(outputs.shape[0], device=x.device), last]
-        return torch.where((lengths > 0).unsqueeze(-1), h_last, torch.zeros_like(h_last))
+        return last_real_step(outputs, mask)

@@ -63,7 +63,7 @@ from torch.nn import functional as F
 
 from ml.data import FeatureSpec, JourneyBatch
 from ml.data.sequences import NUMERIC_FEATURES
-from ml.models.base import SequenceModel
+from ml.models.base import SequenceModel, last_real_step
 from ml.models.registry import register
 
 _SPONSORED = NUMERIC_FEATURES.index("is_sponsored")
@@ -268,10 +268,7 @@ class LatentIntentClassifier(SequenceModel):
         """(mu, log sigma^2) [B, k] of q(u | journey); a journey with no events gets the encoder's
         output for the zero state."""
         outputs, _ = self.encoder(self.input_dropout(x))
-        lengths = mask.sum(dim=1)
-        last = (lengths - 1).clamp(min=0)
-        h_last = outputs[torch.arange(outputs.shape[0], device=x.device), last]
-        h_last = torch.where((lengths > 0).unsqueeze(-1), h_last, torch.zeros_like(h_last))
+        h_last = last_real_step(outputs, mask)
         return self.to_mu(h_last), self.to_logvar(h_last).clamp(-10.0, 10.0)
 
     def event_terms(self, event_embedding: torch.Tensor, sponsored: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:

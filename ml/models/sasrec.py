@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ml.data import FeatureSpec
-from ml.models.base import SequenceModel
+from ml.models.base import SequenceModel, last_real_step
 from ml.models.registry import register
 from ml.models.transformer import AttentionEncoderLayer
 
@@ -89,8 +89,4 @@ class SASRecClassifier(SequenceModel):
         return self.norm(z)
 
     def encode(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        outputs = self.sequence_outputs(x, mask)
-        lengths = mask.sum(dim=1)
-        last = (lengths - 1).clamp(min=0)
-        f_last = outputs[torch.arange(outputs.shape[0], device=x.device), last]
-        return torch.where((lengths > 0).unsqueeze(-1), f_last, torch.zeros_like(f_last))
+        return last_real_step(self.sequence_outputs(x, mask), mask)

@@ -9,7 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ml.data import FeatureSpec, JourneyBatch
-from ml.models.base import SequenceModel
+from ml.models.base import SequenceModel, last_real_step
 from ml.models.registry import register
 
 
@@ -95,10 +95,7 @@ class SequenceVAEClassifier(SequenceModel):
 
     def _posterior(self, x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         outputs, _ = self.encoder(self.input_projection(x))
-        lengths = mask.sum(dim=1)
-        last = (lengths - 1).clamp(min=0)
-        h_last = outputs[torch.arange(outputs.shape[0], device=x.device), last]
-        h_last = torch.where((lengths > 0).unsqueeze(-1), h_last, torch.zeros_like(h_last))
+        h_last = last_real_step(outputs, mask)
         # Bounded log-variance: exp() of an early outlier must not overflow the KL term.
         return self.to_mu(h_last), self.to_logvar(h_last).clamp(-10.0, 10.0)
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ml.data import FeatureSpec
-from ml.models.base import SequenceModel
+from ml.models.base import SequenceModel, last_real_step
 from ml.models.registry import register
 
 
@@ -146,9 +146,7 @@ class SRGNNClassifier(SequenceModel):
             nodes = nodes.view(batch, length, -1)
 
         events = torch.gather(nodes, 1, graph.alias.unsqueeze(-1).expand_as(nodes))  # v_t per event
-        lengths = mask.sum(dim=1)
-        last = events[torch.arange(batch, device=x.device), (lengths - 1).clamp(min=0)]
-        last = torch.where((lengths > 0).unsqueeze(-1), last, torch.zeros_like(last))
+        last = last_real_step(events, mask)
         gates = torch.sigmoid(self.attention_last(last).unsqueeze(1) + self.attention_event(events))
         alpha = self.attention_score(gates)  # [B, L, 1], unnormalized as in the paper
         global_preference = (alpha * events * mask.unsqueeze(-1).to(events.dtype)).sum(dim=1)
