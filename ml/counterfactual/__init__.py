@@ -30,6 +30,7 @@ from ml.counterfactual.interventions import (
     default_interventions,
     intervention_mask,
     remove_events,
+    swap_interventions,
 )
 
 __all__ = [
@@ -61,4 +62,5 @@ __all__ = [
     "intervention_mask",
     "predict_edited",
     "remove_events",
+    "swap_interventions",
 ]

@@ -45,7 +45,7 @@ from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, effect_row
 from ml.counterfactual.interventions import intervention_mask
 from ml.data import SequenceData
 from ml.data.sequences import NUMERIC_FEATURES
-from ml.estimands import REMOVE_AD_EVENTS, REMOVE_EVENT_PREFIX, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
+from ml.estimands import REMOVE_EVENT_PREFIX, SWAP_AD_EVENTS
 from ml.models.latent_intent import LatentIntentClassifier
 
 _SPONSORED = NUMERIC_FEATURES.index("is_sponsored")
@@ -54,16 +54,12 @@ _SPONSORED = NUMERIC_FEATURES.index("is_sponsored")
 def _edits(model: LatentIntentClassifier, events, frame: pd.DataFrame, interventions) -> list[tuple[np.ndarray, dict]]:
     """Per intervention: (the journeys it touches, the keyword arguments of
     held_intent_probabilities that make the edit: the kept events, or the swapped ad flags)."""
-    sponsored = intervention_mask(frame, REMOVE_AD_EVENTS)
     edits = []
     for intervention in interventions:
+        touched = intervention_mask(frame, intervention)
         if intervention.startswith(SWAP_AD_EVENTS):  # swap_ad_events, or swap_ad_events:<event>
-            touched = sponsored.copy()
-            if intervention.startswith(SWAP_AD_EVENT_PREFIX):
-                touched &= (frame["event"] == intervention[len(SWAP_AD_EVENT_PREFIX):]).to_numpy(dtype=bool)
             edit = {"sponsored": events.sponsored * torch.as_tensor(~touched, dtype=events.sponsored.dtype)}
         else:
-            touched = intervention_mask(frame, intervention)
             edit = {"kept": ~touched}
         edits.append((np.bincount(events.journey_of_event[touched], minlength=len(events.journeys)) > 0, edit))
     return edits

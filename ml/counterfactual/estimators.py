@@ -13,9 +13,9 @@ import pandas as pd
 from ml.counterfactual.abduction import abduction_effects
 from ml.counterfactual.effects import counterfactual_effects
 from ml.counterfactual.experiment import sponsorship_effects
-from ml.counterfactual.interventions import default_interventions, intervention_mask
+from ml.counterfactual.interventions import default_interventions, swap_interventions
 from ml.data import SequenceData
-from ml.estimands import ABDUCTION_ESTIMATOR, REMOVE_AD_EVENTS, REPREDICT_ESTIMATOR, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
+from ml.estimands import ABDUCTION_ESTIMATOR, REPREDICT_ESTIMATOR
 from ml.models import SequenceModel
 from ml.models.latent_intent import LatentIntentClassifier
 
@@ -23,12 +23,6 @@ from ml.models.latent_intent import LatentIntentClassifier
 def holds_intent(model: SequenceModel) -> bool:
     """Whether the model separates intent from the events' effects (abduction applies)."""
     return isinstance(model, LatentIntentClassifier)
-
-
-def swap_interventions(sequences: pd.DataFrame) -> list[str]:
-    """``swap_ad_events`` and ``swap_ad_events:<event>`` for every event ever sponsored in ``sequences``."""
-    sponsored = intervention_mask(sequences, REMOVE_AD_EVENTS)
-    return [SWAP_AD_EVENTS, *(f"{SWAP_AD_EVENT_PREFIX}{name}" for name in sorted(pd.unique(sequences.loc[sponsored, "event"].dropna())))]
 
 
 def model_effects(model: SequenceModel, data: SequenceData, sequences: pd.DataFrame, split: str = "test",

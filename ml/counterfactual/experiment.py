@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ml.counterfactual.effects import COUNTERFACTUAL_COLUMNS, effect_row
+from ml.counterfactual.interventions import intervention_mask, swap_interventions
 from ml.counterfactual.repredict import predict_edited
 from ml.data import SequenceData
 from ml.estimands import AD_EXPERIMENT_EXPOSED, EXPERIMENT_MODEL, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
@@ -140,10 +141,7 @@ def sponsorship_effects(
     journeys = data.indices(split)
     p_factual = pd.Series(predict_proba(model, data, split, batch_size), index=data.journey_id[journeys])
     in_split = sequences[sequences["journey_id"].isin(p_factual.index)]
-    sponsored = _flag(in_split["is_sponsored"])
-    names = sorted(pd.unique(in_split.loc[sponsored, "event"].dropna()))
-    swaps = [(SWAP_AD_EVENTS, sponsored)]
-    swaps += [(f"{SWAP_AD_EVENT_PREFIX}{name}", sponsored & (in_split["event"] == name).to_numpy()) for name in names]
+    swaps = [(intervention, intervention_mask(in_split, intervention)) for intervention in swap_interventions(in_split)]
     affected_of, edits = [], []
     for _, swap in swaps:
         affected = np.sort(pd.unique(in_split["journey_id"].to_numpy()[swap]).astype(object))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ml.estimands import REMOVE_AD_EVENTS, REMOVE_EVENT_PREFIX
+from ml.estimands import REMOVE_AD_EVENTS, REMOVE_EVENT_PREFIX, SWAP_AD_EVENT_PREFIX, SWAP_AD_EVENTS
 
 
 def all_event_interventions(sequences: pd.DataFrame) -> list[str]:
@@ -18,18 +18,33 @@ def default_interventions(sequences: pd.DataFrame) -> list[str]:
     return [REMOVE_AD_EVENTS, *all_event_interventions(sequences)]
 
 
+def swap_interventions(sequences: pd.DataFrame) -> list[str]:
+    """``swap_ad_events``, then ``swap_ad_events:<event>`` for every event sponsored somewhere in
+    ``sequences``, sorted."""
+    sponsored = intervention_mask(sequences, REMOVE_AD_EVENTS)
+    names = sorted(pd.unique(sequences.loc[sponsored, "event"].dropna()))
+    return [SWAP_AD_EVENTS, *(f"{SWAP_AD_EVENT_PREFIX}{name}" for name in names)]
+
+
 def intervention_mask(sequences: pd.DataFrame, intervention: str) -> np.ndarray:
-    """Boolean array over ``sequences`` rows: true on the events ``intervention`` removes.
+    """Boolean array over ``sequences`` rows: true on the events ``intervention`` removes or, for a
+    swap, shows as organic.
 
     ``remove_ad_events`` removes sponsored events (``is_sponsored``, null =
-    false); ``remove_event:<event>`` removes events named ``<event>``.
+    false); ``remove_event:<event>`` removes events named ``<event>``;
+    ``swap_ad_events`` swaps every sponsored event, ``swap_ad_events:<event>``
+    the sponsored events named ``<event>``.
     """
-    if intervention == REMOVE_AD_EVENTS:
-        return sequences["is_sponsored"].astype(object).fillna(False).astype(bool).to_numpy()
+    sponsored = sequences["is_sponsored"].astype(object).fillna(False).astype(bool).to_numpy()
+    if intervention in (REMOVE_AD_EVENTS, SWAP_AD_EVENTS):
+        return sponsored
+    if intervention.startswith(SWAP_AD_EVENT_PREFIX):
+        return sponsored & (sequences["event"] == intervention[len(SWAP_AD_EVENT_PREFIX):]).fillna(False).to_numpy(dtype=bool)
     if intervention.startswith(REMOVE_EVENT_PREFIX):
         return (sequences["event"] == intervention[len(REMOVE_EVENT_PREFIX) :]).fillna(False).to_numpy(dtype=bool)
     raise ValueError(
-        f"unknown intervention {intervention!r}; expected {REMOVE_AD_EVENTS!r} or '{REMOVE_EVENT_PREFIX}<event>'"
+        f"unknown intervention {intervention!r}; expected {REMOVE_AD_EVENTS!r}, '{REMOVE_EVENT_PREFIX}<event>', "
+        f"{SWAP_AD_EVENTS!r} or '{SWAP_AD_EVENT_PREFIX}<event>'"
     )
 
 
