@@ -103,8 +103,8 @@ def intent_known(model, data, sequences, sim) -> pd.DataFrame:
                            dtype=torch.float32)[:, None]
     inferred = oracle.journey_events
 
-    def journey_events(data, journeys, batch_size=1024):
-        events = inferred(data, journeys, batch_size)
+    def journey_events(data, journeys, batch_size=1024, posteriors=None):
+        events = inferred(data, journeys, batch_size, posteriors)
         return replace(events, mu=true[events.journeys], logvar=torch.full_like(true[events.journeys], -12.0))
 
     oracle.journey_events = journey_events

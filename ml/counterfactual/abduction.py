@@ -85,12 +85,13 @@ def abduction_effects(model: LatentIntentClassifier, data: SequenceData, interve
     the train journeys (the encoder kept) and averages over a resample of the touched journeys,
     and the interval is their 2.5th to 97.5th percentile. The events of a rare type are few, so
     the second is the honest one: the first can exclude zero for a control that does nothing."""
-    events = model.journey_events(data, data.indices(split), batch_size)
+    posteriors = model.intent_posteriors(data, batch_size)
+    events = model.journey_events(data, data.indices(split), posteriors=posteriors)
     frame = data.events.iloc[events.rows]
     edits = _edits(model, events, frame, interventions)
     factual, differences = _differences(model, events, edits)
     if n_refits:
-        replicates = _refit_replicates(model, data, events, edits, n_refits, seed, batch_size)
+        replicates = _refit_replicates(model, data, events, edits, n_refits, seed, posteriors)
     rows = []
     for number, (intervention, (affected, _), diff) in enumerate(zip(interventions, edits, differences)):
         row = effect_row(intervention, factual[affected], factual[affected] - diff[affected] if affected.any() else None,
@@ -102,11 +103,11 @@ def abduction_effects(model: LatentIntentClassifier, data: SequenceData, interve
 
 
 def _refit_replicates(model: LatentIntentClassifier, data: SequenceData, events, edits, n_refits: int, seed: int,
-                      batch_size: int) -> np.ndarray:
+                      posteriors: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
     """[n_refits, len(edits)]: each edit's mean difference under a head refitted on a resample of
     the train journeys, over a resample of the journeys it touches."""
     rng = np.random.default_rng(seed)
-    train = model.journey_events(data, data.indices("train"), batch_size)
+    train = model.journey_events(data, data.indices("train"), posteriors=posteriors)
     replicates = np.full((n_refits, len(edits)), np.nan)
     for replicate in range(n_refits):
         refit = copy.deepcopy(model)
@@ -157,8 +158,9 @@ def ground_intent_strength(model: LatentIntentClassifier, data: SequenceData, ex
     gamma_hat = model.intent_strength.detach().clone()
     sign = float(torch.sign(gamma_hat[0])) or 1.0
     strengths = np.asarray(strengths if strengths is not None else np.linspace(0.0, 3.0, 13), dtype=np.float64)
-    train = model.journey_events(data, data.indices("train"), batch_size)
-    exposed = model.journey_events(data, sponsored_journeys(data), batch_size)
+    posteriors = model.intent_posteriors(data, batch_size)
+    train = model.journey_events(data, data.indices("train"), posteriors=posteriors)
+    exposed = model.journey_events(data, sponsored_journeys(data), posteriors=posteriors)
     labels = torch.as_tensor(data.label[train.journeys])
 
     def refit(strength: float) -> LatentIntentClassifier:

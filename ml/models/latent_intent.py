@@ -385,10 +385,12 @@ class LatentIntentClassifier(SequenceModel):
             p.requires_grad_(False)
         self.eval()
         mu, logvar = self.own_posteriors(data, np.arange(data.n_journeys))
-        self.user_intent_share.fill_(fit_user_share(mu, logvar, user_codes(data)))
+        users = user_codes(data)
+        self.user_intent_share.fill_(fit_user_share(mu, logvar, users))
         log(f"latent intent: the user's share of intent {float(self.user_intent_share):.2f} (from how the intent of a "
             "user's journeys agrees; 0 when no journeys share a user)")
-        train = self.journey_events(data, np.asarray(train_indices))
+        pooled = pooled_posterior(mu, logvar, users, float(self.user_intent_share))
+        train = self.journey_events(data, np.asarray(train_indices), posteriors=pooled)
         self.fit_head(data, train)
         log(f"latent intent, head fitted by L-BFGS: intent strength gamma {self.intent_strength.detach().numpy().round(3)}")
 
@@ -452,14 +454,21 @@ class LatentIntentClassifier(SequenceModel):
             return torch.zeros((0, self.latent_dim)), torch.zeros((0, self.latent_dim))
         return torch.cat(mus), torch.cat(logvars)
 
-    @torch.no_grad()
-    def journey_events(self, data, journeys, batch_size: int = 1024) -> "JourneyEvents":
-        """The flat events of ``journeys`` (indices into ``data``) and the posterior of each one's
-        intent, inferred from its full journey and its user's other journeys in ``data``
-        (:func:`pooled_posterior`, with the user's share of intent fitted in pre-training)."""
-        journeys = np.asarray(journeys, dtype=np.int64)
+    def intent_posteriors(self, data, batch_size: int = 1024) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mu, log sigma^2) [N, k] of every journey of ``data``: its intent inferred from its full
+        journey and its user's other journeys (:func:`pooled_posterior`, with the user's share of
+        intent fitted in pre-training). Pooling reads every journey, so callers that need several
+        subsets compute this once and pass it to :meth:`journey_events`."""
         mu, logvar = self.own_posteriors(data, np.arange(data.n_journeys), batch_size)
-        mu, logvar = pooled_posterior(mu, logvar, user_codes(data), float(self.user_intent_share))
+        return pooled_posterior(mu, logvar, user_codes(data), float(self.user_intent_share))
+
+    @torch.no_grad()
+    def journey_events(self, data, journeys, batch_size: int = 1024,
+                       posteriors: tuple[torch.Tensor, torch.Tensor] | None = None) -> "JourneyEvents":
+        """The flat events of ``journeys`` (indices into ``data``) and the posterior of each one's
+        intent (``posteriors``, every journey's :meth:`intent_posteriors`, computed when None)."""
+        journeys = np.asarray(journeys, dtype=np.int64)
+        mu, logvar = posteriors if posteriors is not None else self.intent_posteriors(data, batch_size)
         rows = data.event_rows(journeys)
         event_index = torch.as_tensor(data.categorical[rows, self.event_column], dtype=torch.long)
         return JourneyEvents(
