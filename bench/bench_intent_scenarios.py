@@ -86,14 +86,6 @@ def run_name(run: dict) -> str:
     return f"{run['scenario']}__seed{run['seed']}__holdout{run['holdout']}__users{run['n_users']}"
 
 
-def experiment_journeys(sim) -> pd.DataFrame:
-    """What fct_ad_experiment_journeys holds, from the simulation: a journey is exposed when it
-    holds a sponsored event (treatment) or a ghost ad (holdout)."""
-    s = sim.sessions
-    return pd.DataFrame({"journey_id": s["session_key"], "user_id": s["user_id"], "arm": s["arm"],
-                         "is_exposed": s["n_ad_slots"] > 0, "converted": s["converted"]})
-
-
 def intent_known(model, data, sequences, sim) -> pd.DataFrame:
     """The reference no estimator can beat: the latent-intent head fitted and read with every
     journey's true intent (the simulator's z) in place of the inferred one: what is left of its
@@ -134,7 +126,7 @@ def one_run(run: dict) -> dict:
         if family == "latent_intent":
             extra["intent_strength_fitted"] = float(model.intent_strength.detach().abs()[0])
             extra["falsification_fired__abduction"] = not negative_control_departures(effects, NEGATIVE_CONTROL_EVENTS).empty
-            experiment = experiment_effect(experiment_journeys(sim)).iloc[0]
+            experiment = experiment_effect(sim.experiment_journeys()).iloc[0]
             grounded, grounding = ground_intent_strength(model, data, float(experiment["effect"]),
                                                          (float(experiment["ci_low"]), float(experiment["ci_high"])))
             extra.update(intent_strength_grounded=grounding.intent_strength, at_boundary=grounding.at_boundary,

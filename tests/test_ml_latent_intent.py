@@ -137,10 +137,7 @@ def test_grounding_follows_a_precise_experiment_and_not_a_vague_one(simulated, l
     estimate; a vague one leaves the strength of intent near where the journeys put it. The
     encoder is untouched either way."""
     sim, _, data = simulated
-    s = sim.sessions
-    journeys = pd.DataFrame({"journey_id": s["session_key"], "user_id": s["user_id"], "arm": s["arm"],
-                             "is_exposed": s["n_ad_slots"] > 0, "converted": s["converted"]})
-    estimate = float(experiment_effect(journeys, n_boot=200).iloc[0]["effect"])
+    estimate = float(experiment_effect(sim.experiment_journeys(), n_boot=200).iloc[0]["effect"])
     precise, grounding = ground_intent_strength(latent, data, estimate, (estimate - 0.001, estimate + 0.001))
     curve = grounding.curve["model_swap_effect"]
     assert curve.iloc[0] > curve.iloc[-1]  # more of conversion explained by intent: less by the ads

@@ -379,6 +379,14 @@ class SessionsSimulation:
         sequences = sequences.merge(labels[["journey_id", "split"]], on="journey_id")
         return sequences.reset_index(drop=True), labels
 
+    def experiment_journeys(self) -> pd.DataFrame:
+        """What fct_ad_experiment_journeys holds, straight from the simulation (the journeys of
+        :meth:`browsing_journeys`): journey_id, user_id, arm, is_exposed (the session holds a
+        sponsored browsing event in treatment, a ghost ad in the holdout) and converted."""
+        s = self.sessions
+        return pd.DataFrame({"journey_id": s["session_key"], "user_id": s["user_id"], "arm": s["arm"],
+                             "is_exposed": s["n_ad_slots"] > 0, "converted": s["converted"]})
+
 
 # ---------------------------------------------------------------- vocabulary
 # One code space for every event: the browsing events, then the funnel events.
